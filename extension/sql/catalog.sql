@@ -1,0 +1,240 @@
+-- The catalog: what a dataset holds, as seen by one account's database role. Privileges decide:
+-- a collection appears only if the role may SELECT from it (at least one column), and a field only
+-- if the role may SELECT that column. Each listing is one statement over the system catalogs, so
+-- it stays fast on thousands of tables.
+
+-- The relations a dataset covers that hold rows. Partitions are reached through their parent.
+CREATE FUNCTION _dataset_relations(dataset_id bigint) RETURNS SETOF oid
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT c.oid
+      FROM quarry.dataset_sources s
+      JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
+      JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+     WHERE s.dataset_id = _dataset_relations.dataset_id
+       AND (s.relation_name IS NULL OR c.relname = s.relation_name)
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND NOT c.relispartition
+$$;
+
+-- Whether a role may read from a relation at all: USAGE on its schema and SELECT on some column.
+CREATE FUNCTION _role_can_read(role_oid oid, relid oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.has_schema_privilege(role_oid, c.relnamespace, 'USAGE')
+       AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
+      FROM pg_catalog.pg_class c WHERE c.oid = relid
+$$;
+
+-- The dataset's relations the role may read, optionally filtered by a case-insensitive substring of
+-- "schema.name", in name order, one page of them, with the total before paging.
+CREATE FUNCTION _catalog_page(dataset_id bigint, role_oid oid, name_filter text, page_size integer, page_offset integer)
+RETURNS TABLE (relid oid, schema_name name, relation_name name, kind "char", total bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid, n.nspname, c.relname, c.relkind, count(*) OVER ()
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid IN (SELECT quarry._dataset_relations(dataset_id))
+       AND pg_catalog.has_schema_privilege(role_oid, n.oid, 'USAGE')
+       AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
+       AND (name_filter IS NULL OR strpos(lower(n.nspname || '.' || c.relname), lower(name_filter)) > 0)
+     ORDER BY n.nspname, c.relname
+     LIMIT page_size OFFSET page_offset
+$$;
+
+CREATE FUNCTION _kind_name(kind "char") RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE kind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned_table' WHEN 'v' THEN 'view'
+                     WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table' END
+$$;
+
+-- The planner's estimate of a relation's rows (for a partitioned table, the sum over its leaves);
+-- NULL for views and for relations never analyzed.
+CREATE FUNCTION _estimated_rows(relid oid, kind "char") RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN kind = 'v' THEN NULL
+        WHEN kind = 'p' THEN (SELECT sum(l.reltuples) FILTER (WHERE l.reltuples >= 0)
+                                FROM pg_catalog.pg_partition_tree(relid) t
+                                JOIN pg_catalog.pg_class l ON l.oid = t.relid
+                               WHERE t.isleaf)
+        ELSE (SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples END FROM pg_catalog.pg_class c WHERE c.oid = relid)
+    END::bigint
+$$;
+
+-- Exact counts are offered for stored relations up to this size; larger ones keep their estimate.
+CREATE FUNCTION _exact_count_limit_bytes() RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$ SELECT 64 * 1024 * 1024::bigint $$;
+
+-- An exact row count as the role sees it (row-level security applies), for small stored relations;
+-- NULL when the relation is a view, a foreign table or too large to count on request.
+CREATE FUNCTION _exact_rows(relid oid, kind "char", role_oid oid) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE WHEN kind IN ('r', 'm', 'p')
+                 AND CASE WHEN kind = 'p'
+                          THEN (SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0)
+                                  FROM pg_catalog.pg_partition_tree(relid) t WHERE t.isleaf)
+                          ELSE pg_catalog.pg_relation_size(relid) END <= quarry._exact_count_limit_bytes()
+                THEN quarry._count_rows_as(relid, role_oid) END
+$$;
+
+-- Lists a dataset's collections as the account's role may see them, as JSON.
+--   detail:      'names' (schema, name, kind), 'summary' (plus comment, record count, field names)
+--                or 'full' (plus fields with types, nullability, comments and keys, and indexes)
+--   name_filter: keep collections whose "schema.name" contains this text (case-insensitive)
+--   page_size, page_offset: paging over collections in name order
+--   exact_counts: count rows exactly, as the role sees them, for relations up to 64 MB
+CREATE FUNCTION catalog(
+    dataset_id    bigint,
+    account_id    bigint,
+    detail        text DEFAULT 'full',
+    name_filter   text DEFAULT NULL,
+    page_size     integer DEFAULT 100,
+    page_offset   integer DEFAULT 0,
+    exact_counts  boolean DEFAULT false
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v quarry.datasets;
+    v_role oid;
+    v_filter text := nullif(btrim(name_filter), '');
+    v_collections jsonb;
+    v_total bigint;
+BEGIN
+    IF detail IS NULL OR detail NOT IN ('names', 'summary', 'full') THEN
+        RAISE EXCEPTION 'detail must be ''names'', ''summary'' or ''full'', not %', coalesce(quote_literal(detail), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM quarry._positive(page_size, 'page_size', 1000);
+    IF page_offset IS NULL OR page_offset < 0 THEN
+        RAISE EXCEPTION 'page_offset must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(v_filter) > 200 THEN
+        RAISE EXCEPTION 'name_filter is too long (at most 200 characters)' USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    v := quarry._dataset_for(dataset_id, account_id);
+    v_role := pg_catalog.to_regrole(quote_ident(quarry.account_role(account_id)));
+
+    IF detail = 'names' THEN
+        SELECT jsonb_agg(jsonb_build_object('schema', p.schema_name, 'name', p.relation_name,
+                                            'kind', quarry._kind_name(p.kind)) ORDER BY p.schema_name, p.relation_name),
+               max(p.total)
+          INTO v_collections, v_total
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p;
+    ELSIF detail = 'summary' THEN
+        SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                   'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
+                   'comment', d.description,
+                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind)),
+                   'record_count_exact', x.exact IS NOT NULL,
+                   'fields', f.names)) ORDER BY p.schema_name, p.relation_name),
+               max(p.total)
+          INTO v_collections, v_total
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = p.relid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+          LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
+          LEFT JOIN LATERAL (
+                SELECT jsonb_agg(a.attname ORDER BY a.attnum) AS names
+                  FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
+                   AND pg_catalog.has_column_privilege(v_role, p.relid, a.attnum, 'SELECT')) f ON true;
+    ELSE
+        SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                   'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
+                   'comment', d.description,
+                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind)),
+                   'record_count_exact', x.exact IS NOT NULL,
+                   'fields', coalesce(f.fields, '[]'),
+                   'primary_key', pk.columns,
+                   'foreign_keys', fk.keys,
+                   'indexes', coalesce(ix.indexes, '[]'))) ORDER BY p.schema_name, p.relation_name),
+               max(p.total)
+          INTO v_collections, v_total
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = p.relid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+          LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
+          LEFT JOIN LATERAL (
+                SELECT c.conkey,
+                       jsonb_agg(a.attname ORDER BY k.ord) AS columns
+                  FROM pg_catalog.pg_constraint c
+                  CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+                 WHERE c.conrelid = p.relid AND c.contype = 'p'
+                 GROUP BY c.oid, c.conkey) pk ON true
+          LEFT JOIN LATERAL (
+                SELECT jsonb_agg(jsonb_build_object(
+                           'name', c.conname,
+                           'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord)
+                                         FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+                                         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+                           'references', jsonb_build_object(
+                               'schema', rn.nspname, 'name', r.relname,
+                               'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord)
+                                             FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord)
+                                             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum)))
+                           ORDER BY c.conname) AS keys
+                  FROM pg_catalog.pg_constraint c
+                  JOIN pg_catalog.pg_class r ON r.oid = c.confrelid
+                  JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+                 WHERE c.conrelid = p.relid AND c.contype = 'f'
+                   -- Only keys to relations this role can also see in this dataset.
+                   AND c.confrelid IN (SELECT quarry._dataset_relations(v.id))
+                   AND quarry._role_can_read(v_role, c.confrelid)) fk ON true
+          LEFT JOIN LATERAL (
+                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'name', a.attname,
+                           'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                           'nullable', NOT a.attnotnull,
+                           'comment', ad.description,
+                           'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) THEN true END,
+                           'references', ref.target)) ORDER BY a.attnum) AS fields
+                  FROM pg_catalog.pg_attribute a
+                  LEFT JOIN pg_catalog.pg_description ad
+                         ON ad.objoid = a.attrelid AND ad.classoid = 'pg_catalog.pg_class'::regclass
+                        AND ad.objsubid = a.attnum
+                  LEFT JOIN LATERAL (
+                        SELECT (e->'references' || jsonb_build_object('column', e->'references'->'columns'->0)) - 'columns'
+                                 AS target
+                          FROM jsonb_array_elements(fk.keys) e
+                         WHERE jsonb_array_length(e->'columns') = 1 AND e->'columns'->>0 = a.attname
+                         LIMIT 1) ref ON true
+                 WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
+                   AND pg_catalog.has_column_privilege(v_role, p.relid, a.attnum, 'SELECT')) f ON true
+          LEFT JOIN LATERAL (
+                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'name', ic.relname,
+                           'columns', (SELECT jsonb_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
+                                         FROM generate_series(1, i.indnkeyatts) k),
+                           'unique', i.indisunique,
+                           'primary', i.indisprimary,
+                           'method', am.amname,
+                           'predicate', pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)))
+                           ORDER BY ic.relname) AS indexes
+                  FROM pg_catalog.pg_index i
+                  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+                  JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+                 WHERE i.indrelid = p.relid) ix ON true;
+    END IF;
+
+    IF v_total IS NULL THEN
+        -- An empty page: count what there is, so a client paging past the end learns the total.
+        SELECT count(*) INTO v_total FROM quarry._catalog_page(v.id, v_role, v_filter, 2147483647, 0);
+    END IF;
+
+    RETURN jsonb_build_object(
+        'dataset', jsonb_build_object('id', v.id, 'name', v.name, 'description', v.description, 'team_id', v.team_id),
+        'detail', detail,
+        'total', v_total,
+        'page_offset', page_offset,
+        'page_size', page_size,
+        'collections', coalesce(v_collections, '[]'));
+END $$;
+
+-- The same listing as rows, for a DBA at psql: what this account would see of this dataset.
+CREATE FUNCTION collections(dataset_id bigint, account_id bigint)
+RETURNS TABLE (schema_name name, relation_name name, kind text, record_count bigint, fields bigint, comment text)
+LANGUAGE sql VOLATILE AS $$
+    SELECT c->>'schema', c->>'name', c->>'kind', (c->>'record_count')::bigint,
+           jsonb_array_length(c->'fields'), c->>'comment'
+      FROM jsonb_array_elements(quarry.catalog(dataset_id, account_id, 'summary', NULL, 1000, 0)->'collections') c
+$$;

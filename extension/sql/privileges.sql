@@ -1,0 +1,87 @@
+-- Who may touch what. Nothing in the quarry schema belongs to anyone but the extension's owner:
+-- the roles that answer questions can neither read its tables nor call its functions. The sidecar's
+-- login role is given exactly the service API (grant_service); DBAs use the rest as superusers.
+
+-- The functions the sidecar calls. Everything else is for DBAs, or internal (a leading underscore).
+CREATE FUNCTION _service_api() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY[
+        'version()',
+        'verify_password(text, text)',
+        'account_teams(bigint)',
+        'account_role(bigint)',
+        'catalog(bigint, bigint, text, text, integer, integer, boolean)'
+    ]
+$$;
+
+-- Lets a role (the sidecar's login role) call the service API, and remembers it so that upgrades
+-- can grant it new functions. The role should be NOINHERIT and own no data privileges.
+CREATE FUNCTION grant_service(role name) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r pg_catalog.pg_roles;
+    v_function text;
+BEGIN
+    SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname = quarry._require(role, 'role');
+    IF r.oid IS NULL THEN
+        RAISE EXCEPTION 'role % does not exist', quote_ident(role) USING ERRCODE = 'undefined_object';
+    ELSIF EXISTS (SELECT 1 FROM quarry.accounts a WHERE a.db_role = role) THEN
+        RAISE EXCEPTION 'role % answers questions for an account and cannot also be a service role', quote_ident(role)
+            USING ERRCODE = 'insufficient_privilege';
+    ELSIF r.rolsuper OR r.rolbypassrls THEN
+        RAISE EXCEPTION 'role % is a superuser or has BYPASSRLS; the service role must hold no data privileges',
+            quote_ident(role) USING ERRCODE = 'insufficient_privilege';
+    ELSIF r.rolinherit THEN
+        -- It will be a member of every account's role (to SET ROLE to it) and must not inherit their rights.
+        RAISE EXCEPTION 'role % inherits the privileges of the roles it belongs to', quote_ident(role)
+            USING ERRCODE = 'insufficient_privilege', HINT = format('ALTER ROLE %I NOINHERIT;', role);
+    END IF;
+    INSERT INTO quarry.service_roles (role_name) VALUES (role) ON CONFLICT DO NOTHING;
+    EXECUTE format('GRANT USAGE ON SCHEMA quarry TO %I', role);
+    FOREACH v_function IN ARRAY quarry._service_api() LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION quarry.%s TO %I', v_function, role);
+    END LOOP;
+END $$;
+
+CREATE FUNCTION revoke_service(role name) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM quarry.service_roles s WHERE s.role_name = quarry._require(role, 'role');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not a service role', quote_ident(role) USING ERRCODE = 'undefined_object';
+    END IF;
+    IF pg_catalog.to_regrole(quote_ident(role)) IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA quarry FROM %I', role);
+        EXECUTE format('REVOKE USAGE ON SCHEMA quarry FROM %I', role);
+    END IF;
+END $$;
+
+-- Grants the current service API to every remembered service role (upgrade scripts call this).
+CREATE FUNCTION _regrant_services() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_role name;
+BEGIN
+    FOR v_role IN SELECT s.role_name FROM quarry.service_roles s
+                   WHERE pg_catalog.to_regrole(quote_ident(s.role_name)) IS NOT NULL LOOP
+        PERFORM quarry.grant_service(v_role);
+    END LOOP;
+END $$;
+
+REVOKE ALL ON SCHEMA quarry FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA quarry FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA quarry FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA quarry FROM PUBLIC;
+
+-- Entry points run with the owner's rights and a fixed search_path, so their callers need no
+-- privileges on the tables and cannot redirect any name they use. Internal helpers are left
+-- inlinable; they only ever run inside an entry point.
+DO $$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                       WHERE p.pronamespace = 'quarry'::regnamespace AND p.proname !~ '^_' LOOP
+        EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, quarry, pg_temp', v_function);
+    END LOOP;
+END $$;

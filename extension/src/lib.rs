@@ -1,0 +1,49 @@
+//! The `quarry` extension: every piece of Quarry's state, and the SQL API over it.
+//!
+//! The schema and most of the API are hand-written SQL in `sql/` (a DBA can read any function
+//! with `\sf`); Rust supplies what SQL cannot do well: password hashing, strong random tokens,
+//! counting rows as another role would see them, and parsing SQL with PostgreSQL's own parser.
+
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+mod errors;
+mod passwords;
+mod queries;
+mod random;
+mod rows_as;
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/common.sql", name = "common", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/accounts.sql",
+    name = "accounts",
+    requires = ["common", passwords::hash_password, passwords::verify_password]
+);
+extension_sql_file!("../sql/teams.sql", name = "teams", requires = ["accounts"]);
+extension_sql_file!(
+    "../sql/datasets.sql",
+    name = "datasets",
+    requires = ["teams", queries::check_query]
+);
+extension_sql_file!(
+    "../sql/catalog.sql",
+    name = "catalog",
+    requires = ["datasets", rows_as::count_rows_as]
+);
+extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,46 @@
+# Shared settings for Quarry's scripts. Sourced, never run.
+# Every value can be overridden from the environment.
+set -euo pipefail
+
+QUARRY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+QUARRY_STATE="${QUARRY_STATE:-$QUARRY_ROOT/.quarry}"
+PGRX_VERSION="0.18.1"
+
+# The PostgreSQL major version: the newest installed server unless told otherwise.
+detect_pg_major() {
+  if [ -n "${PG_MAJOR:-}" ]; then echo "$PG_MAJOR"; return; fi
+  local newest
+  newest=$(ls -1 /usr/lib/postgresql 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1 || true)
+  echo "${newest:-15}"
+}
+PG_MAJOR="$(detect_pg_major)"
+PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+PG_CONFIG="$PG_BIN/pg_config"
+[ -x "$PG_CONFIG" ] || PG_CONFIG="/usr/bin/pg_config"
+
+# The private cluster: a port far from 5432 so it never meets a system PostgreSQL.
+QUARRY_PG_PORT="${QUARRY_PG_PORT:-54329}"
+QUARRY_PG_USER="${QUARRY_PG_USER:-postgres}"          # the unprivileged OS user that runs it
+QUARRY_DB="${QUARRY_DB:-quarry}"
+QUARRY_BIND="${QUARRY_BIND:-127.0.0.1:8080}"
+
+# The sidecar's own login role and its password (local demo only).
+QUARRY_SIDECAR_ROLE="${QUARRY_SIDECAR_ROLE:-quarry_sidecar}"
+QUARRY_SIDECAR_PASSWORD="${QUARRY_SIDECAR_PASSWORD:-quarry-sidecar-local}"
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Run a command as the unprivileged cluster owner.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u "$QUARRY_PG_USER" -- "$@"
+  elif [ "$(id -un)" = "$QUARRY_PG_USER" ]; then "$@"
+  else sudo -u "$QUARRY_PG_USER" -- "$@"; fi
+}

@@ -1,0 +1,154 @@
+//! Configuration, read once from the environment (`DATABASE_URL` and `QUARRY_*`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the extension lives: `postgres://user:password@host:port/database`.
+    pub database_url: String,
+    /// The address to listen on (`QUARRY_BIND`, default 127.0.0.1:8080).
+    pub bind: SocketAddr,
+    /// The URL clients reach this server at (`QUARRY_PUBLIC_URL`, default `http://<bind>`): the
+    /// OAuth issuer, the MCP resource, and the allowed Host/Origin all derive from it.
+    pub public_url: Url,
+    /// Largest number of database connections (`QUARRY_DB_POOL_SIZE`, default 16).
+    pub pool_size: usize,
+    /// How long to wait for a free connection before answering 503 (`QUARRY_DB_WAIT_MS`).
+    pub pool_wait: Duration,
+    /// How long in-flight requests may take to finish after a stop signal (`QUARRY_SHUTDOWN_GRACE_MS`).
+    pub shutdown_grace: Duration,
+    /// `json` (default) or `text` (`QUARRY_LOG_FORMAT`); the level comes from `QUARRY_LOG`.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any source of variables (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = get("DATABASE_URL").filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        database_url
+            .parse::<tokio_postgres::Config>()
+            .map_err(|e| ConfigError::Invalid { name: "DATABASE_URL", reason: e.to_string() })?;
+
+        let bind_text = get("QUARRY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .map_err(|_| ConfigError::Invalid { name: "QUARRY_BIND", reason: format!("{bind_text:?} is not host:port") })?;
+
+        let public_url = match get("QUARRY_PUBLIC_URL") {
+            Some(text) => parse_public_url(&text)?,
+            None => parse_public_url(&format!("http://{bind}"))?,
+        };
+
+        Ok(Config {
+            database_url,
+            bind,
+            public_url,
+            pool_size: number(&get, "QUARRY_DB_POOL_SIZE", 16, 1..=1000)?,
+            pool_wait: Duration::from_millis(number(&get, "QUARRY_DB_WAIT_MS", 5000, 1..=600_000)? as u64),
+            shutdown_grace: Duration::from_millis(number(&get, "QUARRY_SHUTDOWN_GRACE_MS", 10_000, 0..=600_000)? as u64),
+            log_format: match get("QUARRY_LOG_FORMAT").as_deref().unwrap_or("json") {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => {
+                    return Err(ConfigError::Invalid { name: "QUARRY_LOG_FORMAT", reason: format!("{other:?} is not json or text") });
+                }
+            },
+        })
+    }
+}
+
+/// The public URL must be an absolute http(s) URL without query or fragment; a trailing slash is
+/// dropped so that every URL built from it is spelled one way.
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid { name: "QUARRY_PUBLIC_URL", reason: reason.to_string() };
+    let url = Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("it must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid("it must not have a query, a fragment or credentials"));
+    }
+    let trimmed = url.as_str().trim_end_matches('/').to_string();
+    Url::parse(&trimmed).map_err(|e| invalid(&e.to_string()))
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    let Some(text) = get(name) else { return Ok(default) };
+    match text.trim().parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{text:?} is not a number from {} to {}", range.start(), range.end()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const DB: (&str, &str) = ("DATABASE_URL", "postgres://quarry@127.0.0.1:5432/quarry");
+
+    #[test]
+    fn defaults() {
+        let c = config(&[DB]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.pool_size, 16);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn public_url_is_normalised() {
+        let c = config(&[DB, ("QUARRY_PUBLIC_URL", "https://quarry.example.com/base/")]).unwrap();
+        assert_eq!(c.public_url.as_str(), "https://quarry.example.com/base");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        assert!(matches!(config(&[]), Err(ConfigError::Missing("DATABASE_URL"))));
+        let e = config(&[DB, ("QUARRY_BIND", "localhost")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_BIND"), "{e}");
+        let e = config(&[DB, ("QUARRY_PUBLIC_URL", "ftp://x")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_PUBLIC_URL"), "{e}");
+        let e = config(&[DB, ("QUARRY_PUBLIC_URL", "https://x/?a=b")]).unwrap_err().to_string();
+        assert!(e.contains("query"), "{e}");
+        let e = config(&[DB, ("QUARRY_DB_POOL_SIZE", "0")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_DB_POOL_SIZE"), "{e}");
+        let e = config(&[("DATABASE_URL", "postgres://a:b@host:notaport/db")]).unwrap_err().to_string();
+        assert!(e.contains("DATABASE_URL"), "{e}");
+    }
+}

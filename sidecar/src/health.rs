@@ -1,0 +1,58 @@
+//! `GET /healthz`: is the database reachable, and does it have the extension version this sidecar
+//! needs? 200 when both hold, 503 with the reason otherwise (for load balancers and people).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tokio_postgres::error::SqlState;
+
+use crate::EXTENSION_VERSION;
+use crate::server::AppState;
+
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let report = match check(&state).await {
+        Ok(installed) if installed == EXTENSION_VERSION => {
+            return (StatusCode::OK, Json(body("ok", "ok", Some(&installed))));
+        }
+        Ok(installed) => body(
+            "unavailable",
+            &format!("extension quarry {installed} is installed; this sidecar needs {EXTENSION_VERSION} (ALTER EXTENSION quarry UPDATE)"),
+            Some(&installed),
+        ),
+        Err(problem) => body("unavailable", &problem, None),
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(report))
+}
+
+fn body(status: &str, database: &str, installed: Option<&str>) -> Value {
+    json!({
+        "status": status,
+        "database": database,
+        "extension": { "installed": installed, "required": EXTENSION_VERSION },
+    })
+}
+
+/// The installed extension version, or a sentence saying what is wrong.
+pub async fn check(state: &AppState) -> Result<String, String> {
+    let client = state.pool.get().await.map_err(|e| {
+        tracing::warn!(error = %e, "health check: no connection");
+        "the database is unreachable".to_string()
+    })?;
+    let row = client.query_one("SELECT quarry.version()", &[]).await.map_err(|e| match e.code() {
+        Some(c) if *c == SqlState::INVALID_SCHEMA_NAME || *c == SqlState::UNDEFINED_FUNCTION => {
+            "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string()
+        }
+        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+            "this sidecar's role may not use the quarry schema (SELECT quarry.grant_service('<role>'))".to_string()
+        }
+        _ => {
+            tracing::warn!(error = %e, "health check failed");
+            "the database did not answer the health check".to_string()
+        }
+    })?;
+    row.try_get::<_, Option<String>>(0)
+        .ok()
+        .flatten()
+        .ok_or_else(|| "the quarry extension is not installed in this database".to_string())
+}

@@ -1,0 +1,112 @@
+//! The HTTP server: shared state, the router, and a serve loop that stops gracefully.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use deadpool_postgres::Pool;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::{db, health};
+
+/// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+}
+
+/// Largest request body accepted anywhere; endpoints may set smaller limits.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .fallback(|| async { Error::NotFound("no such endpoint".into()) })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub async fn run(config: Config) -> Result<(), ServeError> {
+    let pool = db::pool(&config).map_err(ServeError::Setup)?;
+    let state = AppState { config: Arc::new(config.clone()), pool };
+
+    // Say at once whether the database is ready, but serve either way: it may come up later,
+    // and /healthz reports it meanwhile.
+    match health::check(&state).await {
+        Ok(version) => tracing::info!(extension = %version, "database ready"),
+        Err(problem) => tracing::warn!(%problem, "database not ready"),
+    }
+
+    let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, public_url = %config.public_url, "listening");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let mut stop_rx = stop_rx;
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        });
+    let server = tokio::spawn(async move { server.await });
+
+    stop_signal().await;
+    tracing::info!(grace_ms = config.shutdown_grace.as_millis() as u64, "stopping: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    // Long-lived streams may never finish on their own: give them the grace period, no more.
+    match tokio::time::timeout(config.shutdown_grace, server).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join)) => return Err(ServeError::Setup(format!("server task failed: {join}"))),
+        Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}
+
