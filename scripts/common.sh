@@ -24,9 +24,7 @@ QUARRY_PG_USER="${QUARRY_PG_USER:-postgres}"          # the unprivileged OS user
 QUARRY_DB="${QUARRY_DB:-quarry}"
 QUARRY_BIND="${QUARRY_BIND:-127.0.0.1:8080}"
 
-# The sidecar's own login role and its password (local demo only).
 QUARRY_SIDECAR_ROLE="${QUARRY_SIDECAR_ROLE:-quarry_sidecar}"
-QUARRY_SIDECAR_PASSWORD="${QUARRY_SIDECAR_PASSWORD:-quarry-sidecar-local}"
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -43,4 +41,33 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u "$QUARRY_PG_USER" -- "$@"
   elif [ "$(id -un)" = "$QUARRY_PG_USER" ]; then "$@"
   else sudo -u "$QUARRY_PG_USER" -- "$@"; fi
+}
+
+# Local secrets, made once per checkout and kept in .quarry/secrets.env (mode 0600): the sidecar's
+# database password and the demo accounts' passwords.
+load_secrets() {
+  local file="$QUARRY_STATE/secrets.env"
+  mkdir -p "$QUARRY_STATE"
+  if [ ! -f "$file" ]; then
+    ( umask 077
+      printf 'QUARRY_SIDECAR_PASSWORD=%s\n' "$(random_text 24)"
+      printf 'QUARRY_DEMO_PASSWORD=demo-%s\n' "$(random_text 8)"
+      printf 'QUARRY_EMEA_PASSWORD=emea-%s\n' "$(random_text 8)"
+    ) > "$file.tmp"
+    mv "$file.tmp" "$file"
+  fi
+  # shellcheck disable=SC1090
+  source "$file"
+  export QUARRY_SIDECAR_PASSWORD QUARRY_DEMO_PASSWORD QUARRY_EMEA_PASSWORD
+}
+
+random_text() {
+  local s
+  s="$(head -c 96 /dev/urandom | base64 -w0 | tr -dc 'a-zA-Z0-9')"
+  printf '%s' "${s:0:$1}"
+}
+
+# The URL the sidecar uses to reach a database of the private cluster.
+sidecar_database_url() {
+  printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$QUARRY_SIDECAR_ROLE" "$QUARRY_SIDECAR_PASSWORD" "$QUARRY_PG_PORT" "$1"
 }

@@ -19,7 +19,10 @@ for f in "$SUITE"/sql/*.sql; do
   [ "${1:-}" = --bless ] || [ -f "$SUITE/expected/$name.out" ] || die "$name has no expected output (run $0 --bless and review it)"
 done
 
-psql_admin() { "$PG_BIN/psql" -h "$PGRUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_admin() {
+  PGOPTIONS="-c client_min_messages=warning" \
+    "$PG_BIN/psql" -h "$PGRUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+}
 psql_admin -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 
 rm -rf "$SUITE/results"

@@ -3,10 +3,11 @@
 -- if the role may SELECT that column. Each listing is one statement over the system catalogs, so
 -- it stays fast on thousands of tables.
 
--- The relations a dataset covers that hold rows. Partitions are reached through their parent.
-CREATE FUNCTION _dataset_relations(dataset_id bigint) RETURNS SETOF oid
+-- The relations a dataset covers that hold rows, as an array of OIDs (so that callers probe
+-- pg_class by OID instead of scanning it). Partitions are reached through their parent.
+CREATE FUNCTION _dataset_relations(dataset_id bigint) RETURNS oid[]
 LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT c.oid
+    SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
       FROM quarry.dataset_sources s
       JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
       JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
@@ -16,23 +17,24 @@ LANGUAGE sql STABLE AS $$
        AND NOT c.relispartition
 $$;
 
--- Whether a role may read from a relation at all: USAGE on its schema and SELECT on some column.
-CREATE FUNCTION _role_can_read(role_oid oid, relid oid) RETURNS boolean
+-- Whether a relation (by schema and name) belongs to a dataset's sources. An index probe.
+CREATE FUNCTION _in_dataset(dataset_id bigint, schema_name name, relation_name name) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT pg_catalog.has_schema_privilege(role_oid, c.relnamespace, 'USAGE')
-       AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
-      FROM pg_catalog.pg_class c WHERE c.oid = relid
+    SELECT EXISTS (SELECT 1 FROM quarry.dataset_sources s
+                    WHERE s.dataset_id = _in_dataset.dataset_id AND s.schema_name = _in_dataset.schema_name
+                      AND (s.relation_name IS NULL OR s.relation_name = _in_dataset.relation_name))
 $$;
 
 -- The dataset's relations the role may read, optionally filtered by a case-insensitive substring of
--- "schema.name", in name order, one page of them, with the total before paging.
+-- "schema.name", in name order, one page of them, with the total before paging. Privileges are
+-- checked only on the dataset's relations, found first by OID.
 CREATE FUNCTION _catalog_page(dataset_id bigint, role_oid oid, name_filter text, page_size integer, page_offset integer)
-RETURNS TABLE (relid oid, schema_name name, relation_name name, kind "char", total bigint)
+RETURNS TABLE (relid oid, schema_name name, relation_name name, kind "char", reltuples real, total bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT c.oid, n.nspname, c.relname, c.relkind, count(*) OVER ()
+    SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, count(*) OVER ()
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid IN (SELECT quarry._dataset_relations(dataset_id))
+     WHERE c.oid = ANY (quarry._dataset_relations(dataset_id))
        AND pg_catalog.has_schema_privilege(role_oid, n.oid, 'USAGE')
        AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
        AND (name_filter IS NULL OR strpos(lower(n.nspname || '.' || c.relname), lower(name_filter)) > 0)
@@ -46,9 +48,9 @@ LANGUAGE sql IMMUTABLE AS $$
                      WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table' END
 $$;
 
--- The planner's estimate of a relation's rows (for a partitioned table, the sum over its leaves);
--- NULL for views and for relations never analyzed.
-CREATE FUNCTION _estimated_rows(relid oid, kind "char") RETURNS bigint
+-- The planner's estimate of a relation's rows from its reltuples (for a partitioned table, the sum
+-- over its leaves); NULL for views and for relations never analyzed.
+CREATE FUNCTION _estimated_rows(relid oid, kind "char", reltuples real) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN kind = 'v' THEN NULL
@@ -56,7 +58,7 @@ LANGUAGE sql STABLE AS $$
                                 FROM pg_catalog.pg_partition_tree(relid) t
                                 JOIN pg_catalog.pg_class l ON l.oid = t.relid
                                WHERE t.isleaf)
-        ELSE (SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples END FROM pg_catalog.pg_class c WHERE c.oid = relid)
+        WHEN reltuples >= 0 THEN reltuples
     END::bigint
 $$;
 
@@ -123,7 +125,7 @@ BEGIN
         SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
                    'comment', d.description,
-                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind)),
+                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind, p.reltuples)),
                    'record_count_exact', x.exact IS NOT NULL,
                    'fields', f.names)) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
@@ -141,7 +143,7 @@ BEGIN
         SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
                    'comment', d.description,
-                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind)),
+                   'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind, p.reltuples)),
                    'record_count_exact', x.exact IS NOT NULL,
                    'fields', coalesce(f.fields, '[]'),
                    'primary_key', pk.columns,
@@ -172,14 +174,21 @@ BEGIN
                                'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord)
                                              FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord)
                                              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum)))
-                           ORDER BY c.conname) AS keys
+                           ORDER BY c.conname) AS keys,
+                       -- Single-column keys again, by column, for the fields below.
+                       jsonb_object_agg(a1.attname, jsonb_build_object(
+                           'schema', rn.nspname, 'name', r.relname, 'column', r1.attname))
+                           FILTER (WHERE cardinality(c.conkey) = 1) AS by_column
                   FROM pg_catalog.pg_constraint c
+                  JOIN pg_catalog.pg_attribute a1 ON a1.attrelid = c.conrelid AND a1.attnum = c.conkey[1]
+                  JOIN pg_catalog.pg_attribute r1 ON r1.attrelid = c.confrelid AND r1.attnum = c.confkey[1]
                   JOIN pg_catalog.pg_class r ON r.oid = c.confrelid
                   JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
                  WHERE c.conrelid = p.relid AND c.contype = 'f'
                    -- Only keys to relations this role can also see in this dataset.
-                   AND c.confrelid IN (SELECT quarry._dataset_relations(v.id))
-                   AND quarry._role_can_read(v_role, c.confrelid)) fk ON true
+                   AND quarry._in_dataset(v.id, rn.nspname, r.relname)
+                   AND pg_catalog.has_schema_privilege(v_role, rn.oid, 'USAGE')
+                   AND pg_catalog.has_any_column_privilege(v_role, r.oid, 'SELECT')) fk ON true
           LEFT JOIN LATERAL (
                 SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                            'name', a.attname,
@@ -187,23 +196,21 @@ BEGIN
                            'nullable', NOT a.attnotnull,
                            'comment', ad.description,
                            'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) THEN true END,
-                           'references', ref.target)) ORDER BY a.attnum) AS fields
+                           'references', fk.by_column -> a.attname::text)) ORDER BY a.attnum) AS fields
                   FROM pg_catalog.pg_attribute a
                   LEFT JOIN pg_catalog.pg_description ad
                          ON ad.objoid = a.attrelid AND ad.classoid = 'pg_catalog.pg_class'::regclass
                         AND ad.objsubid = a.attnum
-                  LEFT JOIN LATERAL (
-                        SELECT (e->'references' || jsonb_build_object('column', e->'references'->'columns'->0)) - 'columns'
-                                 AS target
-                          FROM jsonb_array_elements(fk.keys) e
-                         WHERE jsonb_array_length(e->'columns') = 1 AND e->'columns'->>0 = a.attname
-                         LIMIT 1) ref ON true
                  WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
                    AND pg_catalog.has_column_privilege(v_role, p.relid, a.attnum, 'SELECT')) f ON true
           LEFT JOIN LATERAL (
                 SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                            'name', ic.relname,
-                           'columns', (SELECT jsonb_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
+                           'columns', (SELECT jsonb_agg(CASE WHEN i.indkey[k - 1] = 0
+                                                             THEN pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
+                                                             ELSE (SELECT a.attname FROM pg_catalog.pg_attribute a
+                                                                    WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1])
+                                                        END ORDER BY k)
                                          FROM generate_series(1, i.indnkeyatts) k),
                            'unique', i.indisunique,
                            'primary', i.indisprimary,
@@ -229,6 +236,10 @@ BEGIN
         'page_size', page_size,
         'collections', coalesce(v_collections, '[]'));
 END $$;
+
+-- The catalog query's estimated cost is high enough to trigger JIT compilation, which costs far more
+-- (hundreds of milliseconds) than running it takes. It never pays off here.
+ALTER FUNCTION catalog(bigint, bigint, text, text, integer, integer, boolean) SET jit = off;
 
 -- The same listing as rows, for a DBA at psql: what this account would see of this dataset.
 CREATE FUNCTION collections(dataset_id bigint, account_id bigint)

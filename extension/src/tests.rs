@@ -1,6 +1,8 @@
 //! Tests of the Rust pieces, run inside a real PostgreSQL by `cargo pgrx test` / `cargo test`.
 //! The SQL API's behaviour is pinned by the regression suite in `tests/pg_regress`.
 
+use pgrx::prelude::*;
+
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;

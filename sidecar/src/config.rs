@@ -25,9 +25,10 @@ pub struct Config {
     pub database_url: String,
     /// The address to listen on (`QUARRY_BIND`, default 127.0.0.1:8080).
     pub bind: SocketAddr,
-    /// The URL clients reach this server at (`QUARRY_PUBLIC_URL`, default `http://<bind>`): the
-    /// OAuth issuer, the MCP resource, and the allowed Host/Origin all derive from it.
-    pub public_url: Url,
+    /// The URL clients reach this server at (`QUARRY_PUBLIC_URL`; by default `http://` and the
+    /// address actually bound): the OAuth issuer, the MCP resource, and the allowed Host/Origin
+    /// all derive from it.
+    pub public_url: Option<Url>,
     /// Largest number of database connections (`QUARRY_DB_POOL_SIZE`, default 16).
     pub pool_size: usize,
     /// How long to wait for a free connection before answering 503 (`QUARRY_DB_WAIT_MS`).
@@ -36,6 +37,15 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `json` (default) or `text` (`QUARRY_LOG_FORMAT`); the level comes from `QUARRY_LOG`.
     pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The public URL: the configured one, or `http://` and the address the server listens on.
+    pub fn public_url_for(&self, bound: SocketAddr) -> Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("http://{bound}")).expect("a socket address makes a valid URL")
+        })
+    }
 }
 
 impl Config {
@@ -55,10 +65,7 @@ impl Config {
             .parse()
             .map_err(|_| ConfigError::Invalid { name: "QUARRY_BIND", reason: format!("{bind_text:?} is not host:port") })?;
 
-        let public_url = match get("QUARRY_PUBLIC_URL") {
-            Some(text) => parse_public_url(&text)?,
-            None => parse_public_url(&format!("http://{bind}"))?,
-        };
+        let public_url = get("QUARRY_PUBLIC_URL").map(|text| parse_public_url(&text)).transpose()?;
 
         Ok(Config {
             database_url,
@@ -126,7 +133,8 @@ mod tests {
     fn defaults() {
         let c = config(&[DB]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.public_url_for("127.0.0.1:4321".parse().unwrap()).as_str(), "http://127.0.0.1:4321/");
         assert_eq!(c.pool_size, 16);
         assert_eq!(c.log_format, LogFormat::Json);
     }
@@ -134,7 +142,7 @@ mod tests {
     #[test]
     fn public_url_is_normalised() {
         let c = config(&[DB, ("QUARRY_PUBLIC_URL", "https://quarry.example.com/base/")]).unwrap();
-        assert_eq!(c.public_url.as_str(), "https://quarry.example.com/base");
+        assert_eq!(c.public_url.unwrap().as_str(), "https://quarry.example.com/base");
     }
 
     #[test]

@@ -9,7 +9,8 @@ use axum::routing::get;
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -20,6 +21,8 @@ use crate::{db, health};
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
+    /// Where clients reach this server (see [`Config::public_url_for`]).
+    pub public_url: Arc<url::Url>,
 }
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
@@ -33,10 +36,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -54,7 +59,9 @@ pub enum ServeError {
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let pool = db::pool(&config).map_err(ServeError::Setup)?;
-    let state = AppState { config: Arc::new(config.clone()), pool };
+    let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let local = listener.local_addr()?;
+    let state = AppState { public_url: Arc::new(config.public_url_for(local)), config: Arc::new(config.clone()), pool };
 
     // Say at once whether the database is ready, but serve either way: it may come up later,
     // and /healthz reports it meanwhile.
@@ -62,10 +69,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Ok(version) => tracing::info!(extension = %version, "database ready"),
         Err(problem) => tracing::warn!(%problem, "database not ready"),
     }
-
-    let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
-    let local = listener.local_addr()?;
-    tracing::info!(address = %local, public_url = %config.public_url, "listening");
+    tracing::info!(address = %local, public_url = %state.public_url, "listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, router(state))

@@ -1,1 +1,163 @@
+//! What the end-to-end tests stand on: the private cluster prepared by `./dev test` (a fresh
+//! database with the extension and the demo data) and real `quarry-sidecar` processes started on
+//! free ports. Nothing is mocked. Run outside `./dev test`, the tests fail with a message saying
+//! so rather than skip.
 
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A variable `./dev test` exports; its absence is a setup error, not a reason to skip.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: the end-to-end tests run through `./dev test`, which prepares the database")
+    })
+}
+
+/// libpq-style connection string for the superuser, over the cluster's Unix socket.
+pub fn admin_conninfo() -> String {
+    required_env("QUARRY_E2E_ADMIN")
+}
+
+/// The URL the sidecar uses: its own NOINHERIT role, which may call only the service API.
+pub fn sidecar_database_url() -> String {
+    required_env("QUARRY_E2E_DATABASE_URL")
+}
+
+pub async fn connect(conninfo: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect with {conninfo:?}: {e}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A superuser connection to the test database, for preparing fixtures and checking state.
+pub async fn admin() -> tokio_postgres::Client {
+    connect(&admin_conninfo()).await
+}
+
+/// The SQLSTATE of a failed statement, for assertions.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// The sidecar binary that this same `cargo test` invocation built.
+pub fn sidecar_binary() -> PathBuf {
+    // Test binaries live in target/<profile>/deps; the sidecar in target/<profile>.
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target directory");
+    let binary = dir.join("quarry-sidecar");
+    assert!(binary.exists(), "{} is missing: run the tests with `./dev test`", binary.display());
+    binary
+}
+
+/// A running sidecar process, stopped when dropped.
+pub struct Sidecar {
+    child: Child,
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub base_url: String,
+    logs: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Sidecar {
+    /// Starts a sidecar against the test database with the default configuration.
+    pub async fn start() -> Sidecar {
+        Sidecar::start_with(&[]).await
+    }
+
+    /// Starts a sidecar; `vars` add to or override its environment (an empty value removes one).
+    pub async fn start_with(vars: &[(&str, &str)]) -> Sidecar {
+        let mut command = Command::new(sidecar_binary());
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", sidecar_database_url())
+            .env("QUARRY_BIND", "127.0.0.1:0")
+            .env("QUARRY_LOG_FORMAT", "json")
+            .env("QUARRY_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        let mut child = command.spawn().expect("start quarry-sidecar");
+        let stdout = child.stdout.take().expect("stdout");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut address_tx = Some(address_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                    panic!("the sidecar wrote a line that is not JSON: {line}");
+                };
+                if entry["message"] == "listening" {
+                    if let Some(tx) = address_tx.take() {
+                        let _ = tx.send(entry["address"].as_str().unwrap_or_default().to_string());
+                    }
+                }
+                sink.lock().unwrap().push(entry);
+            }
+        });
+        // Waiting for readiness, not timing anything: a sidecar that never listens is a failure.
+        let address = tokio::time::timeout(Duration::from_secs(60), address_rx)
+            .await
+            .expect("the sidecar did not start listening within a minute")
+            .expect("the sidecar exited before listening");
+        Sidecar { child, base_url: format!("http://{address}"), logs }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Log entries so far (JSON objects).
+    pub fn logs(&self) -> Vec<Value> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the sidecar did not exit within a minute of SIGTERM")
+            .expect("wait for the sidecar")
+    }
+}
+
+/// An HTTP client for the tests: no redirects followed, cookies kept.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+/// The sidecar's database URL pointed at another database, or logging in as another role.
+pub fn database_url_with(user: Option<(&str, &str)>, database: Option<&str>) -> String {
+    let url = sidecar_database_url();
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (credentials, location) = rest.split_once('@').expect("credentials in the URL");
+    let (host, db) = location.split_once('/').expect("a database in the URL");
+    let credentials = user.map(|(u, p)| format!("{u}:{p}")).unwrap_or_else(|| credentials.to_string());
+    format!("{scheme}://{credentials}@{host}/{}", database.unwrap_or(db))
+}

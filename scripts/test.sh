@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The second command: the same setup as the demo, then every test.
+#   1. the extension's Rust tests, inside a PostgreSQL that pgrx starts (cargo test -p quarry)
+#   2. the SQL API regression suite, against the installed extension (pg_regress)
+#   3. the sidecar's tests and the end-to-end tests: a fresh database in the private cluster with
+#      the demo data, real sidecar processes, real HTTP
+source "$(dirname "$0")/common.sh"
+
+bash "$QUARRY_ROOT/scripts/deps.sh"
+bash "$QUARRY_ROOT/scripts/cluster.sh" start
+cd "$QUARRY_ROOT"
+
+say "1/3 extension: Rust tests inside PostgreSQL"
+CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_STATE/pg/pgrx-test" \
+  cargo test -p quarry
+
+say "2/3 extension: SQL API regression suite"
+# pgrx's test run installs a test build; install the real one (a debug build) before using it.
+( cd extension && cargo pgrx install --pg-config "$PG_CONFIG" $([ "$(id -u)" = 0 ] || echo --sudo) ) >/dev/null
+bash scripts/regress.sh
+
+say "3/3 sidecar and end-to-end tests"
+E2E_DB=quarry_e2e
+bash scripts/db.sh "$E2E_DB" --demo --fresh
+load_secrets
+export QUARRY_E2E_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$E2E_DB"
+export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$E2E_DB")"
+cargo test -p quarry-sidecar -p quarry-e2e
+
+say "all tests passed"
