@@ -10,7 +10,28 @@ LANGUAGE sql IMMUTABLE AS $$
         'verify_password(text, text)',
         'account_teams(bigint)',
         'account_role(bigint)',
-        'catalog(bigint, bigint, text, text, integer, integer, boolean)'
+        'catalog(bigint, bigint, text, text, integer, integer, boolean)',
+        -- OAuth
+        'scopes()',
+        'register_client(text, text[], text, text[], text, jsonb, text)',
+        'cache_client_metadata(text, jsonb)',
+        'client(text)',
+        'check_authorization_request(text, text, text)',
+        'consented_scopes(bigint, text)',
+        'authorize(bigint, text, text, text[], text, text, interval)',
+        'redeem_code(text, text, text, text, text, text, interval, interval)',
+        'refresh_tokens(text, text, text, text, text, interval, interval, interval)',
+        'revoke_token(text, text, text)',
+        'check_token(text, text)',
+        'account_grants(bigint)',
+        'revoke_grant(bigint, text)',
+        'purge_expired()',
+        -- Browser sessions
+        'sign_in(text, text, inet, text, interval)',
+        'sign_up(text, text, text, inet, text, interval)',
+        'session(text)',
+        'sign_out(text)',
+        'change_password(bigint, text, text, text)'
     ]
 $$;
 

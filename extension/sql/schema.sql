@@ -161,6 +161,39 @@ CREATE TABLE oauth_consents (
     PRIMARY KEY (account_id, client_id)
 );
 
+-- Browser sessions of the sign-in, consent and settings pages. The cookie holds the token; the
+-- table holds its hash.
+CREATE TABLE web_sessions (
+    token_hash    bytea PRIMARY KEY,
+    account_id    bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,
+    csrf_token    text NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz NOT NULL,
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    client_ip     inet,
+    user_agent    text CHECK (length(user_agent) <= 500)
+);
+CREATE INDEX web_sessions_account_idx ON web_sessions (account_id);
+CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at);
+
+-- Counters of failed sign-ins (and of sign-ups) per email and per address, so that several
+-- sidecars throttle as one.
+CREATE TABLE sign_in_throttle (
+    key                text PRIMARY KEY,                 -- 'email:<address>', 'ip:<address>', 'signup:<address>'
+    failures           integer NOT NULL DEFAULT 0,
+    window_started_at  timestamptz NOT NULL DEFAULT now(),
+    locked_until       timestamptz
+);
+
+-- Keys the extension keeps for itself (never returned to anyone): the HMAC key that derives a
+-- rotated refresh token's successor from the token itself, so that a retry within the grace
+-- period gets the very same successor without anything secret being stored in plain text.
+CREATE TABLE server_keys (
+    purpose     text PRIMARY KEY,
+    key         bytea NOT NULL CHECK (length(key) >= 32),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
 -- Conversations ----------------------------------------------------------------------------------------
 
 CREATE TABLE conversations (

@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 mod errors;
+mod oauth;
 mod passwords;
 mod queries;
 mod random;
@@ -35,6 +36,19 @@ extension_sql_file!(
     name = "catalog",
     requires = ["datasets", rows_as::count_rows_as]
 );
+extension_sql_file!(
+    "../sql/oauth.sql",
+    name = "oauth",
+    requires = [
+        "accounts",
+        random::random_token,
+        random::random_bytes,
+        oauth::redirect_uri_problem_sql,
+        oauth::redirect_uri_matches,
+        oauth::hmac_token
+    ]
+);
+extension_sql_file!("../sql/sessions.sql", name = "sessions", requires = ["oauth"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 /// Required by `cargo pgrx test`.

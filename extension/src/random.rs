@@ -30,3 +30,14 @@ pub fn random_token(nbytes: i32) -> String {
     fill(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
 }
+
+/// `nbytes` (16 to 1024) cryptographically strong random bytes.
+#[pg_extern(name = "_random_bytes", volatile, parallel_safe)]
+pub fn random_bytes(nbytes: i32) -> Vec<u8> {
+    let Ok(n @ 16..=1024) = usize::try_from(nbytes) else {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("16 to 1024 random bytes, not {nbytes}"), None);
+    };
+    let mut buf = vec![0u8; n];
+    fill(&mut buf);
+    buf
+}
