@@ -70,7 +70,8 @@ start_cluster() {
     die "port $QUARRY_PG_PORT is taken by another program; set QUARRY_PG_PORT to a free port"
   fi
   say "starting PostgreSQL on 127.0.0.1:$QUARRY_PG_PORT"
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGHOME/postgresql.log" -w -t 60 start >/dev/null \
+  # Without RUST_BACKTRACE: errors raised inside the extension must never carry a Rust backtrace.
+  as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGHOME/postgresql.log" -w -t 60 start >/dev/null \
     || { tail -n 20 "$PGHOME/postgresql.log" >&2; die "PostgreSQL did not start"; }
 }
 

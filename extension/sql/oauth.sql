@@ -549,8 +549,8 @@ LANGUAGE sql STABLE AS $$
      ORDER BY c.created_at
 $$;
 
--- Deletes what can no longer be used: old codes, tokens a week past expiry, ended sessions and
--- stale throttle counters. Safe to run from any number of sidecars or from cron.
+-- Deletes what can no longer be used: old codes, tokens a week past expiry, ended sessions, MCP
+-- sessions idle for a day, and stale throttle counters. Safe to run from any number of sidecars or from cron.
 CREATE FUNCTION purge_expired() RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -565,6 +565,7 @@ BEGIN
     DELETE FROM quarry.sign_in_throttle t
      WHERE t.window_started_at < now() - interval '1 day' AND (t.locked_until IS NULL OR t.locked_until < now());
     GET DIAGNOSTICS v_throttle = ROW_COUNT;
+    DELETE FROM quarry.mcp_sessions s WHERE s.last_seen_at < now() - interval '1 day' OR s.ended_at < now() - interval '1 hour';
     RETURN jsonb_build_object('codes', v_codes, 'tokens', v_tokens, 'sessions', v_sessions, 'throttle', v_throttle);
 END $$;
 

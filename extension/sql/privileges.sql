@@ -31,7 +31,14 @@ LANGUAGE sql IMMUTABLE AS $$
         'sign_up(text, text, text, inet, text, interval)',
         'session(text)',
         'sign_out(text)',
-        'change_password(bigint, text, text, text)'
+        'change_password(bigint, text, text, text)',
+        -- MCP
+        'execute_as(bigint, text, integer, integer, text)',
+        'check_mcp_request(text, text, text)',
+        'open_mcp_session(text, bigint, text)',
+        'store_mcp_session(text, jsonb)',
+        'load_mcp_session(text)',
+        'end_mcp_session(text)'
     ]
 $$;
 

@@ -194,6 +194,20 @@ CREATE TABLE server_keys (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- MCP sessions (protocol 2025-11-25 and earlier): who owns each session id, and the client's
+-- initialize request, so that any sidecar can serve any session.
+CREATE TABLE mcp_sessions (
+    session_id         text PRIMARY KEY CHECK (length(session_id) BETWEEN 16 AND 128),
+    account_id         bigint REFERENCES accounts ON DELETE CASCADE,     -- set when the session opens
+    client_id          text REFERENCES oauth_clients ON DELETE CASCADE,
+    initialize_params  jsonb,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    last_seen_at       timestamptz NOT NULL DEFAULT now(),
+    ended_at           timestamptz
+);
+CREATE INDEX mcp_sessions_account_idx ON mcp_sessions (account_id);
+CREATE INDEX mcp_sessions_seen_idx ON mcp_sessions (last_seen_at);
+
 -- Conversations ----------------------------------------------------------------------------------------
 
 CREATE TABLE conversations (

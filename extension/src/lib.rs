@@ -8,7 +8,20 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+/// Runs when a backend loads the library: registers the settings row-level security policies
+/// may read (`quarry.account_id`, `quarry.account_email`) and reserves the `quarry.` prefix.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    executor::register_settings();
+    #[cfg(not(any(feature = "pg13", feature = "pg14")))]
+    // SAFETY: called once, at load, with a static NUL-terminated string.
+    unsafe {
+        pg_sys::MarkGUCPrefixReserved(c"quarry".as_ptr());
+    }
+}
+
 mod errors;
+mod executor;
 mod oauth;
 mod passwords;
 mod queries;
@@ -49,6 +62,7 @@ extension_sql_file!(
     ]
 );
 extension_sql_file!("../sql/sessions.sql", name = "sessions", requires = ["oauth"]);
+extension_sql_file!("../sql/mcp.sql", name = "mcp", requires = ["oauth"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 /// Required by `cargo pgrx test`.

@@ -10,13 +10,13 @@ use pgrx::prelude::*;
 use crate::errors::raise;
 
 /// Restores the saved user id and security context when dropped.
-struct RoleSwitch {
+pub(crate) struct RoleSwitch {
     saved_user: pg_sys::Oid,
     saved_context: i32,
 }
 
 impl RoleSwitch {
-    fn to(role: pg_sys::Oid) -> Self {
+    pub(crate) fn to(role: pg_sys::Oid) -> Self {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
         // SAFETY: plain reads and writes of the backend's current user id and security context.
