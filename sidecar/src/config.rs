@@ -37,6 +37,34 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `json` (default) or `text` (`QUARRY_LOG_FORMAT`); the level comes from `QUARRY_LOG`.
     pub log_format: LogFormat,
+    /// OAuth lifetimes and switches.
+    pub oauth: OAuthConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct OAuthConfig {
+    /// Access token lifetime (`QUARRY_ACCESS_TOKEN_TTL`, seconds, default 3600).
+    pub access_ttl: Duration,
+    /// Refresh token lifetime (`QUARRY_REFRESH_TOKEN_TTL`, seconds, default 30 days).
+    pub refresh_ttl: Duration,
+    /// How long a rotated refresh token may be presented again and get the same successor
+    /// (`QUARRY_REFRESH_GRACE`, seconds, default 30).
+    pub refresh_grace: Duration,
+    /// Authorization code lifetime (`QUARRY_CODE_TTL`, seconds, default 60).
+    pub code_ttl: Duration,
+    /// Browser session lifetime (`QUARRY_SESSION_TTL`, seconds, default 12 hours).
+    pub session_ttl: Duration,
+    /// Whether people may create accounts on the sign-in page (`QUARRY_SIGNUP`, default true).
+    pub signup: bool,
+    /// How long a fetched Client ID Metadata Document is trusted (`QUARRY_CLIENT_METADATA_TTL`,
+    /// seconds, default 3600).
+    pub client_metadata_ttl: Duration,
+    /// For tests only: fetch client metadata documents over http and from private addresses
+    /// (`QUARRY_CLIENT_METADATA_ALLOW_PRIVATE`, default false).
+    pub client_metadata_allow_private: bool,
+    /// Take the client address from the last `X-Forwarded-For` entry, for a sidecar behind a
+    /// proxy (`QUARRY_TRUST_FORWARDED_FOR`, default false).
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -74,6 +102,17 @@ impl Config {
             pool_size: number(&get, "QUARRY_DB_POOL_SIZE", 16, 1..=1000)?,
             pool_wait: Duration::from_millis(number(&get, "QUARRY_DB_WAIT_MS", 5000, 1..=600_000)? as u64),
             shutdown_grace: Duration::from_millis(number(&get, "QUARRY_SHUTDOWN_GRACE_MS", 10_000, 0..=600_000)? as u64),
+            oauth: OAuthConfig {
+                access_ttl: seconds(&get, "QUARRY_ACCESS_TOKEN_TTL", 3600, 60..=86_400)?,
+                refresh_ttl: seconds(&get, "QUARRY_REFRESH_TOKEN_TTL", 30 * 86_400, 3600..=365 * 86_400)?,
+                refresh_grace: seconds(&get, "QUARRY_REFRESH_GRACE", 30, 0..=600)?,
+                code_ttl: seconds(&get, "QUARRY_CODE_TTL", 60, 10..=600)?,
+                session_ttl: seconds(&get, "QUARRY_SESSION_TTL", 12 * 3600, 300..=30 * 86_400)?,
+                signup: flag(&get, "QUARRY_SIGNUP", true)?,
+                client_metadata_ttl: seconds(&get, "QUARRY_CLIENT_METADATA_TTL", 3600, 60..=86_400)?,
+                client_metadata_allow_private: flag(&get, "QUARRY_CLIENT_METADATA_ALLOW_PRIVATE", false)?,
+                trust_forwarded_for: flag(&get, "QUARRY_TRUST_FORWARDED_FOR", false)?,
+            },
             log_format: match get("QUARRY_LOG_FORMAT").as_deref().unwrap_or("json") {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,
@@ -116,6 +155,24 @@ fn number(
     }
 }
 
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<Duration, ConfigError> {
+    number(get, name, default, range).map(|n| Duration::from_secs(n as u64))
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid { name, reason: format!("{other:?} is not true or false") }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -154,6 +211,10 @@ mod tests {
         assert!(e.contains("QUARRY_PUBLIC_URL"), "{e}");
         let e = config(&[DB, ("QUARRY_PUBLIC_URL", "https://x/?a=b")]).unwrap_err().to_string();
         assert!(e.contains("query"), "{e}");
+        let e = config(&[DB, ("QUARRY_SIGNUP", "maybe")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_SIGNUP"), "{e}");
+        let e = config(&[DB, ("QUARRY_ACCESS_TOKEN_TTL", "5")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_ACCESS_TOKEN_TTL"), "{e}");
         let e = config(&[DB, ("QUARRY_DB_POOL_SIZE", "0")]).unwrap_err().to_string();
         assert!(e.contains("QUARRY_DB_POOL_SIZE"), "{e}");
         let e = config(&[("DATABASE_URL", "postgres://a:b@host:notaport/db")]).unwrap_err().to_string();

@@ -7,8 +7,12 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod oauth;
+pub mod pages;
 pub mod server;
+pub mod session;
 pub mod telemetry;
+pub mod urls;
 
 /// The extension version this sidecar was built with and expects to find installed.
 pub const EXTENSION_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -14,15 +14,19 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::{db, health};
+use crate::oauth::client_metadata::MetadataFetcher;
+use crate::urls::PublicUrls;
+use crate::{db, health, oauth, pages};
 
 /// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
-    /// Where clients reach this server (see [`Config::public_url_for`]).
-    pub public_url: Arc<url::Url>,
+    /// Where clients reach this server (see [`Config::public_url_for`]), and every URL derived.
+    pub urls: Arc<PublicUrls>,
+    /// Fetches Client ID Metadata Documents (public addresses only).
+    pub metadata_fetcher: MetadataFetcher,
 }
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
@@ -32,6 +36,8 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(oauth::router())
+        .merge(pages::settings::router())
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -61,7 +67,15 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let pool = db::pool(&config).map_err(ServeError::Setup)?;
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
-    let state = AppState { public_url: Arc::new(config.public_url_for(local)), config: Arc::new(config.clone()), pool };
+    let state = AppState {
+        urls: Arc::new(PublicUrls::new(&config.public_url_for(local))),
+        metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
+        config: Arc::new(config.clone()),
+        pool,
+    };
+    if config.oauth.client_metadata_allow_private {
+        tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");
+    }
 
     // Say at once whether the database is ready, but serve either way: it may come up later,
     // and /healthz reports it meanwhile.
@@ -69,10 +83,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Ok(version) => tracing::info!(extension = %version, "database ready"),
         Err(problem) => tracing::warn!(%problem, "database not ready"),
     }
-    tracing::info!(address = %local, public_url = %state.public_url, "listening");
+    tracing::info!(address = %local, public_url = %state.urls.issuer, "listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let mut stop_rx = stop_rx;
             let _ = stop_rx.wait_for(|stop| *stop).await;

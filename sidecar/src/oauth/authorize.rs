@@ -1,0 +1,435 @@
+//! The authorization endpoint (`GET|POST /oauth/authorize`).
+//!
+//! The request is validated in an order that never sends anyone to an address we have not
+//! verified: the client first, then the redirect URI (both failures get an error page, never a
+//! redirect), then everything else (failures go back to the client as OAuth errors with `state`
+//! and `iss`). Then the person signs in (or creates an account), and approves the scopes they
+//! choose on the consent page. The request's parameters travel in hidden form fields and are
+//! validated again on every POST: the sidecar remembers nothing between requests.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde_json::Value;
+use url::Url;
+
+use super::client_metadata;
+use super::params::{MAX_BODY, Params};
+use super::secs;
+use crate::pages;
+use crate::server::AppState;
+use crate::session::{self, ClientIp, FORM_COOKIE, SESSION_COOKIE, Session};
+
+/// The parameters of an authorization request that travel through the sign-in and consent forms.
+const CARRIED: &[&str] =
+    &["client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method", "resource", "prompt"];
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+struct Request {
+    client_id: String,
+    client_name: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: Option<String>,
+    code_challenge: String,
+    resource: String,
+    prompt: Option<String>,
+    carried: Vec<(String, String)>,
+}
+
+/// Why a request cannot go on: an error page (the redirect URI is not trusted) or an OAuth error
+/// sent back to the client.
+enum Refusal {
+    Page(StatusCode, &'static str, String),
+    Redirect(Response),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Page(status, title, message) => pages::message(status, title, &message),
+            Refusal::Redirect(response) => response,
+        }
+    }
+}
+
+/// `303 See Other` to the client's redirect URI with these parameters, `state` and `iss` added.
+fn back_to_client(state: &AppState, redirect_uri: &str, client_state: Option<&str>, params: &[(&str, &str)]) -> Response {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return pages::message(StatusCode::BAD_REQUEST, "Cannot return to the app", "Its redirect address is not a URL.");
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        if let Some(s) = client_state {
+            query.append_pair("state", s);
+        }
+        query.append_pair("iss", &state.urls.issuer);
+    }
+    pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response())
+}
+
+fn oauth_error(state: &AppState, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
+    Refusal::Redirect(back_to_client(state, redirect_uri, client_state, &[("error", error), ("error_description", description)]))
+}
+
+fn unavailable() -> Refusal {
+    Refusal::Page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", "The database is unavailable right now.".into())
+}
+
+async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
+    let Some(client_id) = p.get("client_id") else {
+        return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
+    };
+    if client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")) {
+        if let Err(reason) = client_metadata::ensure_client(state, client_id).await {
+            return Err(Refusal::Page(
+                StatusCode::BAD_REQUEST,
+                "This app could not be verified",
+                format!("We could not load the app's registration from {client_id}: {reason}."),
+            ));
+        }
+    }
+
+    let db = state.pool.get().await.map_err(|_| unavailable())?;
+    let check = "SELECT quarry.check_authorization_request($1, $2, $3)";
+    let checked = match db.query_one(check, &[&client_id, &p.get("redirect_uri"), &p.get("scope")]).await {
+        Ok(row) => row.get::<_, Value>(0),
+        Err(e) => {
+            let Some(db_error) = e.as_db_error() else { return Err(unavailable()) };
+            let message = db_error.message().to_string();
+            return Err(match db_error.code().code() {
+                "QO002" => Refusal::Page(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again.")),
+                "QO008" | "QO001" => Refusal::Page(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message),
+                "QO006" => {
+                    // The scope is wrong but the client and redirect URI are fine: learn the
+                    // redirect URI without the scope and send the error back there.
+                    let Ok(row) = db.query_one(check, &[&client_id, &p.get("redirect_uri"), &None::<String>]).await else {
+                        return Err(unavailable());
+                    };
+                    let request: Value = row.get(0);
+                    oauth_error(state, request["redirect_uri"].as_str().unwrap_or_default(), p.get("state"), "invalid_scope", &message)
+                }
+                _ => {
+                    tracing::error!(sqlstate = db_error.code().code(), %message, "authorization check failed");
+                    unavailable()
+                }
+            });
+        }
+    };
+    let redirect_uri = checked["redirect_uri"].as_str().unwrap_or_default().to_string();
+    let client_state = p.get("state");
+    let fail = |error: &str, description: &str| Err(oauth_error(state, &redirect_uri, client_state, error, description));
+
+    if p.get("response_type") != Some("code") {
+        return fail("unsupported_response_type", "response_type must be code");
+    }
+    let Some(challenge) = p.get("code_challenge") else {
+        return fail("invalid_request", "code_challenge is required (PKCE with S256)");
+    };
+    if p.get("code_challenge_method") != Some("S256") {
+        return fail("invalid_request", "code_challenge_method must be S256");
+    }
+    if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)");
+    }
+    let resource = match p.get("resource") {
+        None => state.urls.resource.clone(),
+        Some(r) if r.trim_end_matches('/') == state.urls.resource => state.urls.resource.clone(),
+        Some(_) => return fail("invalid_target", &format!("resource must be {}", state.urls.resource)),
+    };
+    let prompt = p.get("prompt").map(str::to_string);
+    if let Some(prompt) = &prompt {
+        if !prompt.split(' ').all(|v| matches!(v, "none" | "login" | "consent")) {
+            return fail("invalid_request", "prompt may be none, login or consent");
+        }
+    }
+
+    Ok(Request {
+        client_id: checked["client_id"].as_str().unwrap_or(client_id).to_string(),
+        client_name: checked["client_name"].as_str().unwrap_or("An app").to_string(),
+        scopes: checked["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        state: client_state.map(str::to_string),
+        code_challenge: challenge.to_string(),
+        resource,
+        prompt,
+        carried: CARRIED.iter().filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string()))).collect(),
+        redirect_uri,
+    })
+}
+
+impl Request {
+    fn prompts(&self, value: &str) -> bool {
+        self.prompt.as_deref().is_some_and(|p| p.split(' ').any(|v| v == value))
+    }
+
+    /// The URL of this same request, for redirecting back to it after a POST.
+    fn url(&self, state: &AppState) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(self.carried.iter()).finish();
+        format!("{}?{query}", state.urls.endpoint("/oauth/authorize"))
+    }
+
+    fn redirect_host(&self) -> String {
+        Url::parse(&self.redirect_uri)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_string(),
+            }))
+            .unwrap_or_else(|| self.redirect_uri.split(':').next().unwrap_or_default().to_string() + ":")
+    }
+}
+
+/// GET: validate, then sign-in page, consent page, or (consent remembered) straight back to the
+/// client with a code.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let p = match Params::from_query(query.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This link is not valid", &e.description),
+    };
+    let request = match validate(&state, &p).await {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let session = match session::current(&state, &headers).await {
+        Ok(s) => s,
+        Err(_) => return unavailable().into_response(),
+    };
+    let Some(session) = session.filter(|_| !request.prompts("login")) else {
+        if request.prompts("none") {
+            return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
+        }
+        return sign_in_page(&state, &headers, &request, StatusCode::OK, None, None, false);
+    };
+    let remembered = match remembered_scopes(&state, &session, &request).await {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if remembered.is_superset(&request.scopes.iter().cloned().collect()) && !request.prompts("consent") {
+        return issue_code(&state, &session, &request, &request.scopes).await;
+    }
+    if request.prompts("none") {
+        return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "consent_required", "consent is required")
+            .into_response();
+    }
+    consent_page(&state, &session, &request, StatusCode::OK, None)
+}
+
+async fn remembered_scopes(state: &AppState, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
+    let db = state.pool.get().await.map_err(|_| unavailable())?;
+    let row = db
+        .query_one("SELECT quarry.consented_scopes($1, $2)", &[&session.account_id, &request.client_id])
+        .await
+        .map_err(|_| unavailable())?;
+    Ok(row.get::<_, Option<Vec<String>>>(0).unwrap_or_default().into_iter().collect())
+}
+
+/// POST: the sign-in, sign-up and consent forms.
+pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return pages::message(StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was larger than this page accepts.");
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let granted: Vec<String> = pairs.iter().filter(|(k, _)| k == "grant").map(|(_, v)| v.clone()).collect();
+    let fields = match Params::from_pairs(pairs.into_iter().filter(|(k, _)| k != "grant")) {
+        Ok(p) => p,
+        Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", &e.description),
+    };
+    let request = match validate(&state, &fields).await {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match fields.get("step") {
+        Some("signin") | Some("signup") => sign_in_or_up(&state, &headers, ip, &request, &fields).await,
+        Some(step @ ("approve" | "deny")) => {
+            let session = match session::current(&state, &headers).await {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    return sign_in_page(&state, &headers, &request, StatusCode::UNAUTHORIZED, Some("Your session ended; sign in again."), None, false);
+                }
+                Err(_) => return unavailable().into_response(),
+            };
+            if !fields.get("csrf").is_some_and(|c| session::same_secret(c, &session.csrf)) {
+                return pages::message(StatusCode::FORBIDDEN, "This form has expired", "Go back to the app and connect again.");
+            }
+            if step == "deny" {
+                tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
+                return back_to_client(&state, &request.redirect_uri, request.state.as_deref(), &[
+                    ("error", "access_denied"),
+                    ("error_description", "the request was denied"),
+                ]);
+            }
+            if granted.iter().any(|g| !request.scopes.contains(g)) {
+                return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
+            }
+            if granted.is_empty() {
+                return consent_page(&state, &session, &request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
+            }
+            issue_code(&state, &session, &request, &granted).await
+        }
+        _ => pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It does not say what to do."),
+    }
+}
+
+async fn sign_in_or_up(state: &AppState, headers: &HeaderMap, ip: Option<std::net::IpAddr>, request: &Request, f: &Params) -> Response {
+    let signup = f.get("step") == Some("signup");
+    let form_cookie = session::cookie(headers, FORM_COOKIE);
+    if !matches!((form_cookie.as_deref(), f.get("csrf")), (Some(c), Some(v)) if session::same_secret(c, v)) {
+        return sign_in_page(state, headers, request, StatusCode::FORBIDDEN, Some("The form expired; please try again."), None, signup);
+    }
+    if signup && !state.config.oauth.signup {
+        return pages::message(StatusCode::FORBIDDEN, "Sign-up is closed", "Ask your administrator for an account.");
+    }
+    let outcome = sign_in_request(state, ip, headers, f, signup).await;
+    match outcome {
+        SignIn::Ok(cookie) => {
+            let mut response = pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, request.url(state))]).into_response());
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(FORM_COOKIE, state.urls.https));
+            response
+        }
+        SignIn::Refused(status, message) => sign_in_page(state, headers, request, status, Some(&message), f.get("email"), signup),
+    }
+}
+
+/// The outcome of a sign-in or sign-up form.
+pub enum SignIn {
+    /// Signed in: the session cookie to set.
+    Ok(axum::http::HeaderValue),
+    Refused(StatusCode, String),
+}
+
+/// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
+pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect::<String>());
+    let Ok(db) = state.pool.get().await else {
+        return SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now; try again in a moment.".into());
+    };
+    let ttl = secs(state.config.oauth.session_ttl);
+    let result = if signup {
+        db.query_one(
+            "SELECT quarry.sign_up($1, $2, $3, $4, $5, make_interval(secs => $6))",
+            &[&f.get("email"), &f.get("password"), &f.get("display_name"), &ip, &user_agent, &ttl],
+        )
+        .await
+    } else {
+        db.query_one(
+            "SELECT quarry.sign_in($1, $2, $3, $4, make_interval(secs => $5))",
+            &[&f.get("email"), &f.get("password"), &ip, &user_agent, &ttl],
+        )
+        .await
+    };
+    let answer: Value = match result {
+        Ok(row) => row.get(0),
+        Err(e) => {
+            return match e.as_db_error() {
+                Some(d) if d.code().code().starts_with("22") => SignIn::Refused(StatusCode::BAD_REQUEST, d.message().to_string()),
+                _ => {
+                    tracing::error!(error = %e, "sign-in failed");
+                    SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; try again in a moment.".into())
+                }
+            };
+        }
+    };
+    match answer["reason"].as_str() {
+        None => {
+            let token = answer["session"].as_str().unwrap_or_default();
+            tracing::info!(account_id = answer["account_id"].as_i64(), signup, "signed in");
+            SignIn::Ok(session::set_cookie(SESSION_COOKIE, token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
+        }
+        Some("throttled") => {
+            let minutes = (answer["retry_after"].as_i64().unwrap_or(900).max(1) + 59) / 60;
+            tracing::warn!(?ip, "sign-in throttled");
+            SignIn::Refused(StatusCode::TOO_MANY_REQUESTS, format!("Too many attempts. Try again in {minutes} minutes."))
+        }
+        Some("exists") => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
+        Some(_) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
+    }
+}
+
+/// The sign-in page, with a fresh (or the current) double-submit form token.
+fn sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &Request,
+    status: StatusCode,
+    error: Option<&str>,
+    email: Option<&str>,
+    signup_open: bool,
+) -> Response {
+    render_sign_in(state, headers, status, &request.carried, Some(&request.client_name), "/oauth/authorize", error, None, email, signup_open)
+}
+
+/// Renders the sign-in page for any flow (authorization, or the settings pages).
+#[allow(clippy::too_many_arguments)]
+pub fn render_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    hidden: &[(String, String)],
+    client_name: Option<&str>,
+    action: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+    email: Option<&str>,
+    signup_open: bool,
+) -> Response {
+    let token = session::cookie(headers, FORM_COOKIE).unwrap_or_else(session::random_token);
+    let mut response = pages::render(status, "signin.html", context! {
+        client_name, error, notice, hidden, csrf => token, email => email.unwrap_or_default(),
+        action => state.urls.endpoint(action), signup => state.config.oauth.signup, signup_open,
+    });
+    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(FORM_COOKIE, &token, 3600, state.urls.https));
+    response
+}
+
+fn consent_page(state: &AppState, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {
+    let scopes: Vec<_> = request.scopes.iter().filter_map(|s| pages::scope_view(s)).collect();
+    pages::render(status, "consent.html", context! {
+        client_name => request.client_name, redirect_host => request.redirect_host(), email => session.email,
+        scopes, error, hidden => request.carried, csrf => session.csrf,
+        action => state.urls.endpoint("/oauth/authorize"), settings_url => state.urls.endpoint("/settings"),
+    })
+}
+
+/// Records consent, issues the code and sends the person back to the client with it.
+async fn issue_code(state: &AppState, session: &Session, request: &Request, granted: &[String]) -> Response {
+    let Ok(db) = state.pool.get().await else { return unavailable().into_response() };
+    let result = db
+        .query_one(
+            "SELECT quarry.authorize($1, $2, $3, $4, $5, $6, make_interval(secs => $7))",
+            &[
+                &session.account_id,
+                &request.client_id,
+                &request.redirect_uri,
+                &granted,
+                &request.resource,
+                &request.code_challenge,
+                &secs(state.config.oauth.code_ttl),
+            ],
+        )
+        .await;
+    match result {
+        Ok(row) => {
+            let code: String = row.get(0);
+            tracing::info!(client_id = %request.client_id, account_id = session.account_id, scopes = ?granted, "authorization code issued");
+            back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
+        }
+        Err(e) => match e.as_db_error() {
+            Some(d) if d.code().code() == "QO010" => {
+                oauth_error(state, &request.redirect_uri, request.state.as_deref(), "access_denied", d.message()).into_response()
+            }
+            _ => {
+                tracing::error!(error = %e, "issuing an authorization code failed");
+                unavailable().into_response()
+            }
+        },
+    }
+}

@@ -1,0 +1,110 @@
+//! Parameters of OAuth requests, from an `application/x-www-form-urlencoded` or JSON body (or a
+//! query string): each given at most once (RFC 6749 §3.1), strings only, bodies of bounded size.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+
+use super::error::OAuthError;
+
+/// Largest request body an OAuth endpoint reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// A parameter, with empty values treated as absent (RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn from_pairs<'a>(pairs: impl Iterator<Item = (String, String)>) -> Result<Params, OAuthError> {
+        let mut map = HashMap::new();
+        for (name, value) in pairs {
+            if map.insert(name.clone(), value).is_some() {
+                return Err(OAuthError::invalid_request(format!("parameter {name} is given more than once")));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    pub fn from_query(query: Option<&str>) -> Result<Params, OAuthError> {
+        let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned();
+        Params::from_pairs(pairs)
+    }
+
+    /// Reads a form or JSON body of at most `MAX_BODY` bytes.
+    pub async fn from_body(headers: &HeaderMap, body: Body) -> Result<Params, OAuthError> {
+        let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+            OAuthError::new("request_too_large", format!("the request body is larger than {} kB", MAX_BODY / 1024))
+        })?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        match content_type.as_str() {
+            "application/x-www-form-urlencoded" => {
+                Params::from_pairs(form_urlencoded::parse(&bytes).into_owned())
+            }
+            "application/json" => {
+                let value: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| OAuthError::invalid_request(format!("the body is not valid JSON: {e}")))?;
+                let serde_json::Value::Object(object) = value else {
+                    return Err(OAuthError::invalid_request("the body must be a JSON object"));
+                };
+                let mut pairs = Vec::with_capacity(object.len());
+                for (name, value) in object {
+                    match value {
+                        serde_json::Value::String(s) => pairs.push((name, s)),
+                        serde_json::Value::Null => {}
+                        _ => return Err(OAuthError::invalid_request(format!("parameter {name} must be a string"))),
+                    }
+                }
+                Params::from_pairs(pairs.into_iter())
+            }
+            "" => Err(OAuthError::invalid_request("the request has no Content-Type; send application/x-www-form-urlencoded")),
+            other => Err(OAuthError::invalid_request(format!(
+                "unsupported Content-Type {other}; send application/x-www-form-urlencoded or application/json"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_refused() {
+        let e = Params::from_query(Some("a=1&b=2&a=3")).unwrap_err();
+        assert_eq!(e.code, "invalid_request");
+        assert!(e.description.contains("parameter a"));
+    }
+
+    #[test]
+    fn empty_values_are_absent() {
+        let p = Params::from_query(Some("scope=&state=x")).unwrap();
+        assert_eq!(p.get("scope"), None);
+        assert_eq!(p.get("state"), Some("x"));
+    }
+
+    #[tokio::test]
+    async fn bodies() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        let p = Params::from_body(&headers, Body::from(r#"{"grant_type":"refresh_token","x":null}"#)).await.unwrap();
+        assert_eq!(p.get("grant_type"), Some("refresh_token"));
+        let e = Params::from_body(&headers, Body::from(r#"{"n": 5}"#)).await.unwrap_err();
+        assert!(e.description.contains("must be a string"));
+        let e = Params::from_body(&headers, Body::from("[1]")).await.unwrap_err();
+        assert_eq!(e.code, "invalid_request");
+        let e = Params::from_body(&headers, Body::from(vec![b' '; MAX_BODY + 1])).await.unwrap_err();
+        assert_eq!(e.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        let e = Params::from_body(&headers, Body::from("a=b")).await.unwrap_err();
+        assert!(e.description.contains("text/plain"));
+    }
+}

@@ -1,0 +1,80 @@
+//! Server-rendered HTML: the sign-in, consent, settings and message pages. Templates are compiled
+//! into the binary and autoescaped; every page is sent with headers that forbid framing, caching
+//! and sniffing, and a content security policy that allows no script at all.
+
+pub mod settings;
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("message.html", include_str!("templates/message.html")),
+            ("signin.html", include_str!("templates/signin.html")),
+            ("consent.html", include_str!("templates/consent.html")),
+            ("settings.html", include_str!("templates/settings.html")),
+        ] {
+            env.add_template(name, source).expect("templates are valid");
+        }
+        env
+    })
+}
+
+/// A rendered page with Quarry's security headers.
+pub fn render(status: StatusCode, template: &str, context: impl Serialize) -> Response {
+    let body = environment()
+        .get_template(template)
+        .and_then(|t| t.render(context))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, template, "page rendering failed");
+            "<!doctype html><title>Quarry</title><p>Something went wrong on our side.".to_string()
+        });
+    secure((status, Html(body)).into_response())
+}
+
+/// A page that says one thing: an error the person can read, or a confirmation.
+pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, "message.html", minijinja::context! { title, message })
+}
+
+/// Headers for every page: no framing (clickjacking), no caching (pages carry CSRF tokens),
+/// no referrer (URLs carry OAuth parameters), no MIME sniffing, and no script.
+pub fn secure(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// How a scope is shown on the consent page.
+#[derive(Serialize)]
+pub struct ScopeView {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+}
+
+pub fn scope_view(name: &str) -> Option<ScopeView> {
+    let (title, description) = match name {
+        "read" => ("Read dashboards", "View dashboards, pinned queries and their results."),
+        "write" => ("Ask and change", "Ask questions of your datasets and create or change conversations, dashboards and pins."),
+        "datasets" => ("See datasets", "See the datasets you can use and their schema: collections, fields, indexes and record counts."),
+        "conversations" => ("See conversations", "View your conversation threads: questions, SQL, analyses and charts."),
+        _ => return None,
+    };
+    crate::oauth::SCOPES.iter().find(|s| **s == name).map(|name| ScopeView { name, title, description })
+}
