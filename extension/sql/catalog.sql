@@ -249,3 +249,66 @@ LANGUAGE sql VOLATILE AS $$
            jsonb_array_length(c->'fields'), c->>'comment'
       FROM jsonb_array_elements(quarry.catalog(dataset_id, account_id, 'summary', NULL, 1000, 0)->'collections') c
 $$;
+
+-- Every dataset of the account's teams, each with one page of its collections at the given
+-- detail (see catalog). A dataset the account cannot list (no database role yet, say) is still
+-- named, with the reason instead of its collections.
+CREATE FUNCTION list_datasets(account_id bigint, detail text DEFAULT 'summary', name_filter text DEFAULT NULL,
+                              page_size integer DEFAULT 50, page_offset integer DEFAULT 0) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    d record;
+    v_listing jsonb;
+    v_datasets jsonb := '[]';
+BEGIN
+    PERFORM quarry._account(account_id);
+    FOR d IN SELECT s.id, s.name, s.description, s.row_limit, t.id AS team_id, t.name AS team_name
+               FROM quarry.datasets s
+               JOIN quarry.teams t ON t.id = s.team_id
+               JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = list_datasets.account_id
+              ORDER BY t.name, s.name LOOP
+        BEGIN
+            v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);
+            v_listing := jsonb_build_object('collections', v_listing->'collections', 'collections_total', v_listing->'total');
+        EXCEPTION WHEN insufficient_privilege THEN
+            v_listing := jsonb_build_object('collections', '[]'::jsonb, 'collections_total', 0, 'unavailable', SQLERRM);
+        END;
+        v_datasets := v_datasets || jsonb_build_array(jsonb_build_object(
+            'id', d.id, 'name', d.name, 'description', d.description, 'row_limit', d.row_limit,
+            'team', jsonb_build_object('id', d.team_id, 'name', d.team_name)) || v_listing);
+    END LOOP;
+    RETURN jsonb_build_object('datasets', v_datasets, 'detail', detail, 'page_offset', page_offset, 'page_size', page_size);
+END $$;
+
+-- One dataset in depth: its collections in full detail (paged), glossary and example questions.
+CREATE FUNCTION describe_dataset(account_id bigint, dataset_id bigint, name_filter text DEFAULT NULL,
+                                 page_size integer DEFAULT 50, page_offset integer DEFAULT 0) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
+    v_listing jsonb := quarry.catalog(v.id, account_id, 'full', name_filter, page_size, page_offset);
+BEGIN
+    RETURN jsonb_build_object(
+        'id', v.id, 'name', v.name, 'description', v.description, 'row_limit', v.row_limit, 'timeout_ms', v.timeout_ms,
+        'team', (SELECT jsonb_build_object('id', t.id, 'name', t.name) FROM quarry.teams t WHERE t.id = v.team_id),
+        'collections', v_listing->'collections', 'collections_total', v_listing->'total',
+        'page_offset', page_offset, 'page_size', page_size,
+        'glossary', coalesce((SELECT jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition,
+                                                                   'synonyms', to_jsonb(g.synonyms)) ORDER BY lower(g.term))
+                                FROM quarry.glossary_terms g WHERE g.dataset_id = v.id), '[]'),
+        'examples', coalesce((SELECT jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id)
+                                FROM quarry.example_queries e WHERE e.dataset_id = v.id), '[]'));
+END $$;
+
+-- What running a question against a dataset needs: its row limit, statement timeout and the
+-- search path of its schemas (so unqualified names resolve there).
+CREATE FUNCTION dataset_runtime(account_id bigint, dataset_id bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
+BEGIN
+    RETURN jsonb_build_object(
+        'id', v.id, 'name', v.name, 'team_id', v.team_id, 'row_limit', v.row_limit, 'timeout_ms', v.timeout_ms,
+        'search_path', (SELECT string_agg(DISTINCT quote_ident(s.schema_name), ', ')
+                          FROM quarry.dataset_sources s WHERE s.dataset_id = v.id));
+END $$;

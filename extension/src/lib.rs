@@ -63,6 +63,10 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/sessions.sql", name = "sessions", requires = ["oauth"]);
 extension_sql_file!("../sql/mcp.sql", name = "mcp", requires = ["oauth"]);
+extension_sql_file!("../sql/conversations.sql", name = "conversations", requires = ["catalog"]);
+extension_sql_file!("../sql/dashboards.sql", name = "dashboards", requires = ["conversations"]);
+extension_sql_file!("../sql/models.sql", name = "models", requires = ["datasets"]);
+extension_sql_file!("../sql/audit.sql", name = "audit", requires = ["schema"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 /// Required by `cargo pgrx test`.

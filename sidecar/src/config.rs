@@ -29,6 +29,17 @@ pub struct Config {
     /// address actually bound): the OAuth issuer, the MCP resource, and the allowed Host/Origin
     /// all derive from it.
     pub public_url: Option<Url>,
+    /// Where questions run (`QUARRY_QUERY_DATABASE_URL`, default `DATABASE_URL`): point it at a
+    /// read replica to keep questions off the primary. The database must have the extension.
+    pub query_database_url: Option<String>,
+    /// Upper bound for any statement timeout, whatever a dataset says
+    /// (`QUARRY_MAX_STATEMENT_TIMEOUT_MS`, default 60000).
+    pub max_statement_timeout: Duration,
+    /// Largest result of one query, in bytes of values (`QUARRY_MAX_RESULT_BYTES`, default 1 MiB).
+    pub max_result_bytes: usize,
+    /// Origins besides the public URL's that browsers may call `/mcp` from
+    /// (`QUARRY_ALLOWED_ORIGINS`, comma-separated, e.g. `http://localhost:6274`).
+    pub allowed_origins: Vec<String>,
     /// Largest number of database connections (`QUARRY_DB_POOL_SIZE`, default 16).
     pub pool_size: usize,
     /// How long to wait for a free connection before answering 503 (`QUARRY_DB_WAIT_MS`).
@@ -95,8 +106,29 @@ impl Config {
 
         let public_url = get("QUARRY_PUBLIC_URL").map(|text| parse_public_url(&text)).transpose()?;
 
+        let query_database_url = get("QUARRY_QUERY_DATABASE_URL").filter(|v| !v.trim().is_empty());
+        if let Some(url) = &query_database_url {
+            url.parse::<tokio_postgres::Config>()
+                .map_err(|e| ConfigError::Invalid { name: "QUARRY_QUERY_DATABASE_URL", reason: e.to_string() })?;
+        }
+        let allowed_origins = get("QUARRY_ALLOWED_ORIGINS")
+            .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for origin in &allowed_origins {
+            match Url::parse(origin) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/" => {}
+                _ => {
+                    return Err(ConfigError::Invalid { name: "QUARRY_ALLOWED_ORIGINS", reason: format!("{origin:?} is not an origin like https://app.example.com") });
+                }
+            }
+        }
+
         Ok(Config {
             database_url,
+            query_database_url,
+            max_statement_timeout: Duration::from_millis(number(&get, "QUARRY_MAX_STATEMENT_TIMEOUT_MS", 60_000, 100..=600_000)? as u64),
+            max_result_bytes: number(&get, "QUARRY_MAX_RESULT_BYTES", 1024 * 1024, 1024..=64 * 1024 * 1024)?,
+            allowed_origins,
             bind,
             public_url,
             pool_size: number(&get, "QUARRY_DB_POOL_SIZE", 16, 1..=1000)?,

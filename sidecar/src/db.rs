@@ -15,6 +15,8 @@ pub fn pool(config: &Config) -> Result<Pool, String> {
     if pg.get_application_name().is_none() {
         pg.application_name("quarry-sidecar");
     }
+    // Timestamps in answers are UTC, whatever the server's default.
+    pg.options("-c TimeZone=UTC");
     let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.pool_size)

@@ -6,7 +6,9 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod executor;
 pub mod health;
+pub mod mcp;
 pub mod oauth;
 pub mod pages;
 pub mod server;

@@ -16,13 +16,15 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::oauth::client_metadata::MetadataFetcher;
 use crate::urls::PublicUrls;
-use crate::{db, health, oauth, pages};
+use crate::{db, executor, health, mcp, oauth, pages};
 
 /// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
+    /// Connections for running questions (see [`crate::executor`]).
+    pub query_pool: Pool,
     /// Where clients reach this server (see [`Config::public_url_for`]), and every URL derived.
     pub urls: Arc<PublicUrls>,
     /// Fetches Client ID Metadata Documents (public addresses only).
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(mcp::router(state.clone()))
         .merge(oauth::router())
         .merge(pages::settings::router())
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
@@ -65,6 +68,7 @@ pub enum ServeError {
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let pool = db::pool(&config).map_err(ServeError::Setup)?;
+    let query_pool = executor::pool(&config).map_err(ServeError::Setup)?;
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
     let state = AppState {
@@ -72,6 +76,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
         config: Arc::new(config.clone()),
         pool,
+        query_pool,
     };
     if config.oauth.client_metadata_allow_private {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");

@@ -161,3 +161,25 @@ pub fn database_url_with(user: Option<(&str, &str)>, database: Option<&str>) -> 
     let credentials = user.map(|(u, p)| format!("{u}:{p}")).unwrap_or_else(|| credentials.to_string());
     format!("{scheme}://{credentials}@{host}/{}", database.unwrap_or(db))
 }
+
+pub mod mcp;
+pub mod oauth;
+
+/// A fresh account for one test: a unique email, a known password, a database role, and
+/// membership of the named teams. Returns (account id, email, password).
+pub async fn account(role: Option<&str>, teams: &[&str]) -> (i64, String, String) {
+    let admin = admin().await;
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).unwrap();
+    let email = format!("e2e-{}@quarry.test", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let password = "e2e password 1234".to_string();
+    let id: i64 = admin
+        .query_one("SELECT quarry.create_account($1, $2, 'E2E person', $3)", &[&email, &password, &role])
+        .await
+        .unwrap()
+        .get(0);
+    for team in teams {
+        admin.execute("SELECT quarry.add_team_member(quarry.team_id($1), $2)", &[team, &id]).await.unwrap();
+    }
+    (id, email, password)
+}

@@ -1,0 +1,177 @@
+//! The resource server in front of `/mcp` (RFC 6750, RFC 9728, MCP authorization). For every
+//! request, one call into the extension checks the bearer token for this resource and, when the
+//! request names an MCP session, that the session is this account's and this client's. Then:
+//! - no token: 401 with `WWW-Authenticate: Bearer resource_metadata="…", scope="…"`;
+//! - a bad token: the same, with `error="invalid_token"`;
+//! - a session that is not theirs (or unknown, or ended): 404, like any unknown session;
+//! - a tool call needing a scope the token lacks: 403 `insufficient_scope` naming the scopes
+//!   granted and needed, so the client can re-authorize for all of them.
+//! Only then does the MCP layer see the request, with the caller's [`Identity`] attached.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::identity::Identity;
+use super::scopes;
+use crate::oauth::SCOPES;
+use crate::server::AppState;
+
+/// Largest MCP request body read.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+fn challenge(state: &AppState, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+    let mut value = String::from("Bearer ");
+    if let Some((code, description)) = error {
+        value.push_str(&format!("error=\"{code}\", error_description=\"{description}\", "));
+    }
+    value.push_str(&format!("resource_metadata=\"{}\", scope=\"{scope}\"", state.urls.resource_metadata));
+    let body = match error {
+        Some((code, description)) => json!({ "error": code, "error_description": description }),
+        None => json!({ "error": "unauthorized", "error_description": "this server needs an OAuth access token" }),
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&value).expect("ASCII header"));
+    response
+}
+
+fn plain(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
+/// The tools a JSON-RPC body calls (a message or a batch of them).
+fn called_tools(body: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return Vec::new() };
+    let messages = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    messages
+        .iter()
+        .filter(|m| m["method"] == "tools/call")
+        .filter_map(|m| m["params"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let all_scopes = SCOPES.join(" ");
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 512) else {
+        return challenge(&state, StatusCode::UNAUTHORIZED, None, &all_scopes);
+    };
+    let session_id = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large: an MCP request may be at most 1 MiB");
+    };
+
+    let Ok(db) = state.pool.get().await else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the database is unavailable right now");
+    };
+    let checked = db
+        .query_opt(
+            "SELECT account_id, client_id, scopes, session_status FROM quarry.check_mcp_request($1, $2, $3)",
+            &[&token, &state.urls.resource, &session_id],
+        )
+        .await;
+    drop(db);
+    let row = match checked {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return challenge(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", "the access token is unknown, expired, revoked or for another resource")),
+                &all_scopes,
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "token check failed");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the token could not be checked");
+        }
+    };
+    let identity = Identity { account_id: row.get(0), client_id: row.get(1), scopes: row.get(2) };
+    let session_status: String = row.get(3);
+    if session_status == "unknown" {
+        return plain(StatusCode::NOT_FOUND, "Not Found: Session not found");
+    }
+
+    for tool in called_tools(&bytes) {
+        let Some(needed) = scopes::required(&tool) else { continue };
+        if needed.iter().any(|s| !identity.scopes.iter().any(|g| g == s)) {
+            let wanted: Vec<&str> =
+                SCOPES.iter().copied().filter(|s| needed.contains(s) || identity.scopes.iter().any(|g| g == s)).collect();
+            tracing::info!(account_id = identity.account_id, tool, ?needed, "insufficient scope");
+            return challenge(
+                &state,
+                StatusCode::FORBIDDEN,
+                Some(("insufficient_scope", &format!("{tool} needs the {} scope", needed.join(" and ")))),
+                &wanted.join(" "),
+            );
+        }
+    }
+
+    let method = parts.method.clone();
+    parts.extensions.insert(identity.clone());
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+
+    // Record who opened a new session; forget a session its owner ended.
+    let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let sql = match (&session_id, &new_session) {
+        (None, Some(_)) => Some("SELECT quarry.open_mcp_session($1, $2, $3)"),
+        (Some(_), _) if method == Method::DELETE && response.status().is_success() => Some("SELECT quarry.end_mcp_session($1)"),
+        _ => None,
+    };
+    if let (Some(sql), Some(id)) = (sql, new_session.as_ref().or(session_id.as_ref())) {
+        let recorded = match state.pool.get().await {
+            Ok(db) if sql.contains("open") => db.execute(sql, &[id, &identity.account_id, &identity.client_id]).await,
+            Ok(db) => db.execute(sql, &[id]).await,
+            Err(e) => {
+                tracing::error!(error = %e, "could not record an MCP session");
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the session could not be recorded");
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "could not record an MCP session");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the session could not be recorded");
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_names_come_from_tools_call_messages() {
+        let one = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_sql","arguments":{}}}"#;
+        assert_eq!(called_tools(one), ["run_sql"]);
+        let batch = br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"list_teams"}}]"#;
+        assert_eq!(called_tools(batch), ["list_teams"]);
+        assert!(called_tools(b"not json").is_empty());
+    }
+
+    #[test]
+    fn every_scope_named_exists() {
+        for tool in ["run_query", "run_sql", "list_datasets", "describe_dataset", "list_conversations", "get_conversation",
+                     "rename_conversation", "delete_conversation", "list_dashboards", "get_dashboard_pins", "list_teams",
+                     "list_models", "create_dashboard", "pin_to_dashboard", "unpin"] {
+            for scope in scopes::required(tool).unwrap() {
+                assert!(SCOPES.contains(scope), "{tool}: {scope}");
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Quarry's MCP server: its description, its instructions for models, and its tools (collected
+//! from the tools modules).
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool_handler};
+
+use crate::server::AppState;
+
+/// What a model is told about using Quarry.
+pub const INSTRUCTIONS: &str = "\
+Quarry answers questions about the user's PostgreSQL data, under the user's own database \
+permissions (they may see only some rows or columns).
+- Start with list_datasets (detail=names for a quick look at a big catalog) or describe_dataset for \
+one dataset's columns, keys, glossary and example questions.
+- Ask questions in plain language with run_query; pass the conversation_id it returns to ask \
+follow-ups. If you write SQL yourself, use run_sql: one read-only SELECT, schema-qualified names, \
+results capped (check `truncated`).
+- list_conversations and get_conversation show earlier threads; list_dashboards and \
+get_dashboard_pins show pinned answers (rerun=true refreshes them); pin_to_dashboard keeps an answer.
+- Tool errors explain what to change; a permission error means the user's role may not see that data.";
+
+#[derive(Clone)]
+pub struct QuarryServer {
+    pub(crate) state: AppState,
+    tool_router: ToolRouter<Self>,
+}
+
+impl QuarryServer {
+    pub fn new(state: AppState) -> QuarryServer {
+        QuarryServer {
+            state,
+            tool_router: Self::workspace_router() + Self::datasets_router() + Self::conversations_router() + Self::dashboards_router(),
+        }
+    }
+
+    /// The names of every tool this server offers.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tool_router.list_all().into_iter().map(|t| t.name.to_string()).collect()
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for QuarryServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("quarry", env!("CARGO_PKG_VERSION"))
+                    .with_title("Quarry")
+                    .with_description("Plain-language questions over PostgreSQL, answered under your own database role.")
+                    .with_website_url(self.state.urls.issuer.clone()),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+}

@@ -1,0 +1,234 @@
+//! Dashboards and pins: listing, reading (optionally re-running each pin under your role),
+//! creating dashboards, pinning answers and unpinning them.
+
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData as McpError, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+
+use super::types::{Dashboard, DashboardList, DashboardPins, Deleted, Pin};
+use super::{Answer, ToolError, args, call, execute, run};
+use crate::executor::{self, ExecError, Limits};
+use crate::mcp::identity::Identity;
+use crate::mcp::server::QuarryServer;
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListDashboardsArgs {
+    /// Only this team's dashboards (from list_teams); all your teams' when absent.
+    #[serde(default)]
+    pub team_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardPinsArgs {
+    /// The dashboard (from list_dashboards).
+    pub dashboard_id: i64,
+    /// Run each pin's SQL again, under your own database role, and include what it returns now
+    /// (at most 100 rows each). Default false.
+    #[serde(default)]
+    pub rerun: Option<bool>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDashboardArgs {
+    /// The team it belongs to (from list_teams).
+    pub team_id: i64,
+    /// Its name, unique in the team (1 to 200 characters).
+    pub name: String,
+    /// A short label shown with it.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Its color, like #4f46e5.
+    #[serde(default)]
+    pub color: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinArgs {
+    /// The dashboard to pin to.
+    pub dashboard_id: i64,
+    /// The conversation whose latest answer (question, SQL, analysis, chart) to pin.
+    pub conversation_id: i64,
+    /// Where on the dashboard, from 0; at the end when absent.
+    #[serde(default)]
+    pub position: Option<i32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnpinArgs {
+    /// The pin (from get_dashboard_pins).
+    pub pin_id: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Runtime {
+    search_path: Option<String>,
+    timeout_ms: i64,
+}
+
+#[tool_router(router = dashboards_router, vis = "pub(crate)")]
+impl QuarryServer {
+    #[tool(
+        name = "list_dashboards",
+        title = "List dashboards",
+        description = "The dashboards of your teams (or of one team), with their labels, colors and how many pins each has.",
+        output_schema = schema_for_output::<DashboardList>(),
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_dashboards(&self, identity: Identity, Parameters(a): Parameters<ListDashboardsArgs>) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "list_dashboards", &identity, args(&a), async {
+            let list: DashboardList =
+                call(state, "SELECT quarry.list_dashboards($1, $2)", &[&identity.account_id, &a.team_id]).await?;
+            let text = if list.dashboards.is_empty() {
+                "No dashboards yet; create one with create_dashboard.".to_string()
+            } else {
+                list.dashboards
+                    .iter()
+                    .map(|d| format!("- {} (dashboard {}, team {}, {} pins, {} {})", d.name, d.id, d.team.name, d.pins, d.color, d.label))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Answer::new(&list, text)
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "get_dashboard_pins",
+        title = "Get dashboard pins",
+        description = "A dashboard's pinned answers in order: question, analysis, SQL and chart configuration. With rerun=true each pin's SQL runs again under your own database role and the current result is included.",
+        output_schema = schema_for_output::<DashboardPins>(),
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_dashboard_pins(&self, identity: Identity, Parameters(a): Parameters<DashboardPinsArgs>) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "get_dashboard_pins", &identity, args(&a), async {
+            let mut board: DashboardPins =
+                call(state, "SELECT quarry.dashboard_pins($1, $2)", &[&identity.account_id, &a.dashboard_id]).await?;
+            if a.rerun == Some(true) {
+                for pin in &mut board.pins {
+                    rerun(state, &identity, pin).await?;
+                }
+            }
+            let mut text = format!("{} (dashboard {}): {} pins\n", board.dashboard.name, board.dashboard.id, board.pins.len());
+            for p in &board.pins {
+                text.push_str(&format!("{}. {} (pin {}, dataset {})\n", p.position, p.question, p.id, p.dataset.name));
+                if !p.analysis.is_empty() {
+                    text.push_str(&format!("   {}\n", p.analysis));
+                }
+                match (&p.result, &p.error) {
+                    (Some(r), _) => text.push_str(&format!("   now: {} rows{}\n", r.row_count, if r.truncated { " (truncated)" } else { "" })),
+                    (None, Some(e)) => text.push_str(&format!("   could not run: {e}\n")),
+                    _ => {}
+                }
+            }
+            Answer::new(&board, text.trim_end().to_string())
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "create_dashboard",
+        title = "Create a dashboard",
+        description = "Creates a dashboard for one of your teams.",
+        output_schema = schema_for_output::<Dashboard>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn create_dashboard(&self, identity: Identity, Parameters(a): Parameters<CreateDashboardArgs>) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "create_dashboard", &identity, args(&a), async {
+            let db = state.pool.get().await?;
+            let id: i64 = db
+                .query_one(
+                    "SELECT quarry.create_dashboard($1, $2, $3, coalesce($4, ''), coalesce($5, '#4f46e5'))",
+                    &[&identity.account_id, &a.team_id, &a.name, &a.label, &a.color],
+                )
+                .await?
+                .get(0);
+            drop(db);
+            let list: DashboardList = call(state, "SELECT quarry.list_dashboards($1, $2)", &[&identity.account_id, &a.team_id]).await?;
+            let dashboard = list.dashboards.into_iter().find(|d| d.id == id).ok_or(ToolError::Internal)?;
+            let text = format!("Created dashboard \"{}\" (dashboard {}) for team {}.", dashboard.name, dashboard.id, dashboard.team.name);
+            Answer::new(&dashboard, text)
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "pin_to_dashboard",
+        title = "Pin an answer",
+        description = "Pins a conversation's latest answer (its question, SQL, analysis and chart) to a dashboard of the same team.",
+        output_schema = schema_for_output::<Pin>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn pin_to_dashboard(&self, identity: Identity, Parameters(a): Parameters<PinArgs>) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "pin_to_dashboard", &identity, args(&a), async {
+            let db = state.pool.get().await?;
+            let id: i64 = db
+                .query_one(
+                    "SELECT quarry.pin_conversation($1, $2, $3, $4)",
+                    &[&identity.account_id, &a.dashboard_id, &a.conversation_id, &a.position],
+                )
+                .await?
+                .get(0);
+            drop(db);
+            let board: DashboardPins = call(state, "SELECT quarry.dashboard_pins($1, $2)", &[&identity.account_id, &a.dashboard_id]).await?;
+            let pin = board.pins.into_iter().find(|p| p.id == id).ok_or(ToolError::Internal)?;
+            let text = format!("Pinned \"{}\" to {} (pin {}, position {}).", pin.question, board.dashboard.name, pin.id, pin.position);
+            Answer::new(&pin, text)
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "unpin",
+        title = "Unpin",
+        description = "Removes a pin from its dashboard.",
+        output_schema = schema_for_output::<Deleted>(),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn unpin(&self, identity: Identity, Parameters(a): Parameters<UnpinArgs>) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "unpin", &identity, args(&a), async {
+            execute(state, "SELECT quarry.unpin($1, $2)", &[&identity.account_id, &a.pin_id]).await?;
+            Answer::new(&Deleted { deleted: a.pin_id }, format!("Pin {} removed.", a.pin_id))
+        })
+        .await)
+    }
+}
+
+/// Runs a pin's SQL under the caller's role and attaches the result (or why it could not run).
+async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut Pin) -> Result<(), ToolError> {
+    let runtime: Result<Runtime, ToolError> =
+        call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&identity.account_id, &pin.dataset.id]).await;
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(ToolError::Forbidden(m) | ToolError::NotFound(m)) => {
+            pin.error = Some(m);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let limits = Limits {
+        max_rows: 100,
+        max_bytes: state.config.max_result_bytes.min(i32::MAX as usize) as i32,
+        timeout: std::time::Duration::from_millis(runtime.timeout_ms.max(100) as u64).min(state.config.max_statement_timeout),
+    };
+    match executor::run(&state.query_pool, identity.account_id, &pin.sql, runtime.search_path.as_deref(), limits).await {
+        Ok((result, _)) => pin.result = Some(result),
+        Err(ExecError::Unavailable) => return Err(ToolError::Unavailable),
+        Err(e) => pin.error = Some(e.to_string()),
+    }
+    Ok(())
+}
+

@@ -1,0 +1,203 @@
+//! The tools, one module per concern, and what they share: calling the extension, turning its
+//! errors into tool errors a person can act on, and auditing every call.
+
+pub mod conversations;
+pub mod dashboards;
+pub mod datasets;
+pub mod types;
+pub mod workspace;
+
+use std::future::Future;
+use std::time::Instant;
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio_postgres::types::ToSql;
+
+use super::identity::Identity;
+use crate::server::AppState;
+
+/// Why a tool could not do what was asked, in words for the person (or model) asking.
+#[derive(Debug)]
+pub enum ToolError {
+    NotFound(String),
+    Forbidden(String),
+    Invalid(String),
+    Unavailable,
+    Internal,
+}
+
+impl ToolError {
+    pub fn message(&self) -> String {
+        match self {
+            ToolError::NotFound(m) | ToolError::Forbidden(m) | ToolError::Invalid(m) => m.clone(),
+            ToolError::Unavailable => "Quarry's database is unavailable right now; try again in a moment.".into(),
+            ToolError::Internal => "Something went wrong on Quarry's side; it has been logged.".into(),
+        }
+    }
+
+    fn outcome(&self) -> &'static str {
+        match self {
+            ToolError::Forbidden(_) => "denied",
+            _ => "error",
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ToolError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let Some(db) = e.as_db_error() else { return ToolError::Unavailable };
+        let message = db.message().to_string();
+        let hint = db.hint().map(|h| format!(" {h}")).unwrap_or_default();
+        match db.code().code() {
+            "42704" | "42P01" => ToolError::NotFound(message),
+            "42501" => ToolError::Forbidden(format!("{message}.{hint}")),
+            c if c.starts_with("22") || c.starts_with("23") || c == "55006" || c == "42601" => ToolError::Invalid(message),
+            c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => ToolError::Unavailable,
+            c => {
+                tracing::error!(sqlstate = c, %message, "tool: database error");
+                ToolError::Internal
+            }
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ToolError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            _ => ToolError::Unavailable,
+        }
+    }
+}
+
+/// A tool's answer: structured content (matching the tool's output schema), a readable text
+/// rendering of it, and what the audit log should note.
+pub struct Answer {
+    pub structured: Value,
+    pub text: String,
+    pub audit: AuditNote,
+}
+
+#[derive(Default)]
+pub struct AuditNote {
+    pub question: Option<String>,
+    pub sql: Option<String>,
+    pub row_count: Option<i64>,
+}
+
+impl Answer {
+    pub fn new<T: Serialize>(value: &T, text: String) -> Result<Answer, ToolError> {
+        let structured = serde_json::to_value(value).map_err(|e| {
+            tracing::error!(error = %e, "tool output did not serialize");
+            ToolError::Internal
+        })?;
+        Ok(Answer { structured, text, audit: AuditNote::default() })
+    }
+
+    pub fn noting(mut self, audit: AuditNote) -> Answer {
+        self.audit = audit;
+        self
+    }
+}
+
+/// Calls an extension function that returns one JSON value, and reads it as `T` (so that what
+/// a tool returns has the shape its output schema promises, or the call fails loudly).
+pub async fn call<T: DeserializeOwned>(state: &AppState, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<T, ToolError> {
+    let db = state.pool.get().await?;
+    let row = db.query_one(sql, params).await?;
+    let value: Value = row.get(0);
+    serde_json::from_value(value).map_err(|e| {
+        tracing::error!(error = %e, sql, "an extension function returned an unexpected shape");
+        ToolError::Internal
+    })
+}
+
+/// Runs a statement whose result does not matter.
+pub async fn execute(state: &AppState, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<(), ToolError> {
+    let db = state.pool.get().await?;
+    db.execute(sql, params).await?;
+    Ok(())
+}
+
+/// Arguments as the audit log keeps them: long strings cut to 500 characters.
+fn summarize(arguments: Value) -> Value {
+    match arguments {
+        Value::String(s) if s.chars().count() > 500 => Value::String(s.chars().take(500).collect::<String>() + "…"),
+        Value::Array(items) => Value::Array(items.into_iter().take(50).map(summarize).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, summarize(v))).collect()),
+        other => other,
+    }
+}
+
+/// Runs a tool's work, writes its audit row (who, through which client, what, how long, how it
+/// ended), and turns the outcome into the tool result: structured content and text, or a tool
+/// error with a message (never internals).
+pub async fn run(
+    state: &AppState,
+    tool: &str,
+    identity: &Identity,
+    arguments: Value,
+    work: impl Future<Output = Result<Answer, ToolError>>,
+) -> CallToolResult {
+    let started = Instant::now();
+    let outcome = work.await;
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (result_name, error, note) = match &outcome {
+        Ok(answer) => ("ok", None, &answer.audit),
+        Err(e) => (e.outcome(), Some(e.message()), &AuditNote::default()),
+    };
+    let audited = execute(
+        state,
+        "SELECT quarry.audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &identity.account_id,
+            &identity.client_id,
+            &tool,
+            &summarize(arguments),
+            &result_name,
+            &duration_ms,
+            &error,
+            &note.question,
+            &note.sql,
+            &note.row_count,
+        ],
+    )
+    .await;
+    if audited.is_err() {
+        tracing::error!(tool, account_id = identity.account_id, "could not write the audit row");
+    }
+    tracing::info!(tool, account_id = identity.account_id, outcome = result_name, duration_ms, "tool call");
+    match outcome {
+        Ok(answer) => {
+            let mut result = CallToolResult::structured(answer.structured);
+            result.content = vec![ContentBlock::text(answer.text)];
+            result
+        }
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message())]),
+    }
+}
+
+/// Validates a page size argument against a maximum.
+pub fn page_size(value: Option<i64>, default: i64, max: i64) -> Result<i32, ToolError> {
+    let n = value.unwrap_or(default);
+    if !(1..=max).contains(&n) {
+        return Err(ToolError::Invalid(format!("page_size must be between 1 and {max}, not {n}")));
+    }
+    Ok(n as i32)
+}
+
+pub fn page_offset(value: Option<i64>) -> Result<i32, ToolError> {
+    let n = value.unwrap_or(0);
+    if !(0..=1_000_000).contains(&n) {
+        return Err(ToolError::Invalid(format!("page_offset must be between 0 and 1000000, not {n}")));
+    }
+    Ok(n as i32)
+}
+
+/// `{"key": value}` for the audit log's argument summary.
+pub fn args<T: Serialize>(arguments: &T) -> Value {
+    serde_json::to_value(arguments).unwrap_or_else(|_| json!({}))
+}

@@ -1,0 +1,81 @@
+//! Teams (workspaces) and the models they may use.
+
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData as McpError, tool, tool_router};
+use serde_json::json;
+
+use super::types::{ModelList, TeamList};
+use super::{Answer, call, run};
+use crate::mcp::identity::Identity;
+use crate::mcp::server::QuarryServer;
+
+#[tool_router(router = workspace_router, vis = "pub(crate)")]
+impl QuarryServer {
+    #[tool(
+        name = "list_teams",
+        title = "List teams",
+        description = "The teams (workspaces) you belong to, with your role in each and how many members and datasets they have. Team ids are what list_dashboards and create_dashboard take.",
+        output_schema = schema_for_output::<TeamList>(),
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_teams(&self, identity: Identity) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "list_teams", &identity, json!({}), async {
+            let teams: TeamList = call(
+                state,
+                "SELECT jsonb_build_object('teams', coalesce(jsonb_agg(jsonb_build_object(
+                        'id', team_id, 'name', name, 'role', role, 'members', members, 'datasets', datasets,
+                        'created_at', created_at) ORDER BY name), '[]')) FROM quarry.account_teams($1)",
+                &[&identity.account_id],
+            )
+            .await?;
+            let text = if teams.teams.is_empty() {
+                "You are not in any team yet; ask your administrator to add you to one.".to_string()
+            } else {
+                teams
+                    .teams
+                    .iter()
+                    .map(|t| format!("- {} (team {}, you are {}; {} members, {} datasets)", t.name, t.id, t.role, t.members, t.datasets))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Answer::new(&teams, text)
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "list_models",
+        title = "List models",
+        description = "The model configurations your teams may use to answer questions: the built-in offline planner and any OpenAI-compatible or Anthropic models an administrator configured, with whether each can be used now.",
+        output_schema = schema_for_output::<ModelList>(),
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_models(&self, identity: Identity) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        Ok(run(state, "list_models", &identity, json!({}), async {
+            let mut models: ModelList = call(state, "SELECT quarry.account_models($1)", &[&identity.account_id]).await?;
+            for m in &mut models.models {
+                m.available = m.provider == "builtin"
+                    || m.api_key_env.as_deref().is_some_and(|var| std::env::var(var).is_ok_and(|v| !v.is_empty()))
+                    || (m.api_key_env.is_none() && m.base_url.is_some());
+            }
+            let text = models
+                .models
+                .iter()
+                .map(|m| {
+                    let scope = m.team.as_ref().map(|t| format!("team {}", t.name)).unwrap_or_else(|| "all teams".into());
+                    let model = m.model.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+                    let default = if m.is_default { ", default" } else { "" };
+                    let available = if m.available { "" } else { ", not configured on this server" };
+                    format!("- {}: {}{model} for {scope}{default}{available}", m.name, m.provider)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Answer::new(&models, text)
+        })
+        .await)
+    }
+}
+
