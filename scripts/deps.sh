@@ -38,6 +38,11 @@ apt_install "postgresql-server-dev-$PG_MAJOR" libclang-dev clang pkg-config libs
   ca-certificates curl git make
 [ -x "$PG_CONFIG" ] || PG_CONFIG="$PG_BIN/pg_config"
 
+# Python (with venv) and Node with npm, for the real MCP clients the tests run. Node from the
+# distribution only needs to be new enough to run npm: the tests fetch Node 22 as a package.
+command -v python3 >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1 || apt_install python3 python3-venv
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+
 # 3. Rust: the toolchain the workspace asks for.
 if ! command -v cargo >/dev/null 2>&1; then
   say "installing Rust with rustup"

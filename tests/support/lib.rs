@@ -164,6 +164,7 @@ pub fn database_url_with(user: Option<(&str, &str)>, database: Option<&str>) -> 
 
 pub mod mcp;
 pub mod oauth;
+pub mod proxy;
 
 /// A fresh account for one test: a unique email, a known password, a database role, and
 /// membership of the named teams. Returns (account id, email, password).

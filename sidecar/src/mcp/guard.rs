@@ -125,7 +125,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 
     let method = parts.method.clone();
     parts.extensions.insert(identity.clone());
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    // A session ended by DELETE: 200, which every client reads as success (some treat rmcp's
+    // 202 as a failed termination).
+    if method == Method::DELETE && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
 
     // Record who opened a new session; forget a session its owner ended.
     let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
