@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks. Each prints its figures beside a baseline measured in the same run.
 #   catalog   quarry.catalog over 2,000 generated tables vs information_schema
+#   mcp       tools/call over HTTP vs the same SQL through tokio-postgres; the token check's cost
+#   ./dev bench [NAME]   runs them all, or one
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -15,5 +17,15 @@ load_secrets
 export QUARRY_BENCH_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$BENCH_DB"
 export QUARRY_BENCH_DATABASE_URL="$(sidecar_database_url "$BENCH_DB")"
 
-say "benchmark: catalog listing"
-cargo bench -p quarry-e2e --bench catalog
+ONLY="${1:-}"
+if [ -z "$ONLY" ] || [ "$ONLY" = catalog ]; then
+  say "benchmark: catalog listing"
+  cargo bench -p quarry-e2e --bench catalog
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = mcp ]; then
+  say "benchmark: MCP tools over HTTP (release sidecar)"
+  cargo build --release -p quarry-sidecar
+  bash scripts/db.sh "$BENCH_DB" --demo --fresh
+  export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
+  cargo bench -p quarry-e2e --bench mcp
+fi

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -91,6 +92,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     tracing::info!(address = %local, public_url = %state.urls.issuer, "listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Responses (SSE above all) go out in several small writes: without TCP_NODELAY, Nagle's
+    // algorithm meets the client's delayed ACK and every answer waits about 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
