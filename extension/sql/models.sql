@@ -21,7 +21,7 @@ BEGIN
     IF provider IS NULL OR provider NOT IN ('builtin', 'openai', 'anthropic') THEN
         RAISE EXCEPTION 'provider must be builtin, openai or anthropic' USING ERRCODE = 'invalid_parameter_value';
     ELSIF provider <> 'builtin' AND nullif(btrim(model), '') IS NULL THEN
-        RAISE EXCEPTION 'a % model configuration needs a model name', provider USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'provider % needs a model name', provider USING ERRCODE = 'invalid_parameter_value';
     ELSIF base_url IS NOT NULL AND base_url !~ '^https?://[^\s/]+' THEN
         RAISE EXCEPTION 'base_url must be an http or https URL' USING ERRCODE = 'invalid_parameter_value';
     ELSIF api_key_env IS NOT NULL AND api_key_env !~ '^[A-Z_][A-Z0-9_]*$' THEN
