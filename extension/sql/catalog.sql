@@ -28,7 +28,8 @@ $$;
 -- The dataset's relations the role may read, optionally filtered by a case-insensitive substring of
 -- "schema.name", in name order, one page of them, with the total before paging. Privileges are
 -- checked only on the dataset's relations, found first by OID.
-CREATE FUNCTION _catalog_page(dataset_id bigint, role_oid oid, name_filter text, page_size integer, page_offset integer)
+CREATE FUNCTION _catalog_page(dataset_id bigint, role_oid oid, name_filter text, page_size integer, page_offset integer,
+                              relations text[] DEFAULT NULL)
 RETURNS TABLE (relid oid, schema_name name, relation_name name, kind "char", reltuples real, total bigint)
 LANGUAGE sql STABLE AS $$
     SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, count(*) OVER ()
@@ -38,6 +39,7 @@ LANGUAGE sql STABLE AS $$
        AND pg_catalog.has_schema_privilege(role_oid, n.oid, 'USAGE')
        AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
        AND (name_filter IS NULL OR strpos(lower(n.nspname || '.' || c.relname), lower(name_filter)) > 0)
+       AND (relations IS NULL OR (n.nspname || '.' || c.relname) = ANY (relations))
      ORDER BY n.nspname, c.relname
      LIMIT page_size OFFSET page_offset
 $$;
@@ -84,6 +86,7 @@ $$;
 --   name_filter: keep collections whose "schema.name" contains this text (case-insensitive)
 --   page_size, page_offset: paging over collections in name order
 --   exact_counts: count rows exactly, as the role sees them, for relations up to 64 MB
+--   relations:    only these relations ("schema.name"), e.g. the ones a question needs
 CREATE FUNCTION catalog(
     dataset_id    bigint,
     account_id    bigint,
@@ -91,7 +94,8 @@ CREATE FUNCTION catalog(
     name_filter   text DEFAULT NULL,
     page_size     integer DEFAULT 100,
     page_offset   integer DEFAULT 0,
-    exact_counts  boolean DEFAULT false
+    exact_counts  boolean DEFAULT false,
+    relations     text[] DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -120,7 +124,7 @@ BEGIN
                                             'kind', quarry._kind_name(p.kind)) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
           INTO v_collections, v_total
-          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p;
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset, relations) p;
     ELSIF detail = 'summary' THEN
         SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
@@ -130,7 +134,7 @@ BEGIN
                    'fields', f.names)) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
           INTO v_collections, v_total
-          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset, relations) p
           LEFT JOIN pg_catalog.pg_description d
                  ON d.objoid = p.relid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
           LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
@@ -151,7 +155,7 @@ BEGIN
                    'indexes', coalesce(ix.indexes, '[]'))) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
           INTO v_collections, v_total
-          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset) p
+          FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset, relations) p
           LEFT JOIN pg_catalog.pg_description d
                  ON d.objoid = p.relid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
           LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
@@ -196,7 +200,13 @@ BEGIN
                            'nullable', NOT a.attnotnull,
                            'comment', ad.description,
                            'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) THEN true END,
-                           'references', fk.by_column -> a.attname::text)) ORDER BY a.attnum) AS fields
+                           'references', fk.by_column -> a.attname::text,
+                           -- ANALYZE's estimate of distinct values (negative: a fraction of the rows).
+                           'distinct_values', (SELECT CASE WHEN st.stadistinct >= 0 THEN st.stadistinct
+                                                           ELSE -st.stadistinct * greatest(p.reltuples, 0) END::bigint
+                                                 FROM pg_catalog.pg_statistic st
+                                                WHERE st.starelid = a.attrelid AND st.staattnum = a.attnum
+                                                  AND NOT st.stainherit))) ORDER BY a.attnum) AS fields
                   FROM pg_catalog.pg_attribute a
                   LEFT JOIN pg_catalog.pg_description ad
                          ON ad.objoid = a.attrelid AND ad.classoid = 'pg_catalog.pg_class'::regclass
@@ -225,7 +235,7 @@ BEGIN
 
     IF v_total IS NULL THEN
         -- An empty page: count what there is, so a client paging past the end learns the total.
-        SELECT count(*) INTO v_total FROM quarry._catalog_page(v.id, v_role, v_filter, 2147483647, 0);
+        SELECT count(*) INTO v_total FROM quarry._catalog_page(v.id, v_role, v_filter, 2147483647, 0, relations);
     END IF;
 
     RETURN jsonb_build_object(
@@ -239,7 +249,7 @@ END $$;
 
 -- The catalog query's estimated cost is high enough to trigger JIT compilation, which costs far more
 -- (hundreds of milliseconds) than running it takes. It never pays off here.
-ALTER FUNCTION catalog(bigint, bigint, text, text, integer, integer, boolean) SET jit = off;
+ALTER FUNCTION catalog(bigint, bigint, text, text, integer, integer, boolean, text[]) SET jit = off;
 
 -- The same listing as rows, for a DBA at psql: what this account would see of this dataset.
 CREATE FUNCTION collections(dataset_id bigint, account_id bigint)
@@ -280,6 +290,20 @@ BEGIN
     RETURN jsonb_build_object('datasets', v_datasets, 'detail', detail, 'page_offset', page_offset, 'page_size', page_size);
 END $$;
 
+-- A dataset's glossary, alphabetically, and its example questions, oldest first.
+CREATE FUNCTION _glossary_json(dataset_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition, 'synonyms', to_jsonb(g.synonyms))
+                              ORDER BY lower(g.term)), '[]')
+      FROM quarry.glossary_terms g WHERE g.dataset_id = _glossary_json.dataset_id
+$$;
+
+CREATE FUNCTION _examples_json(dataset_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id), '[]')
+      FROM quarry.example_queries e WHERE e.dataset_id = _examples_json.dataset_id
+$$;
+
 -- One dataset in depth: its collections in full detail (paged), glossary and example questions.
 CREATE FUNCTION describe_dataset(account_id bigint, dataset_id bigint, name_filter text DEFAULT NULL,
                                  page_size integer DEFAULT 50, page_offset integer DEFAULT 0) RETURNS jsonb
@@ -293,11 +317,8 @@ BEGIN
         'team', (SELECT jsonb_build_object('id', t.id, 'name', t.name) FROM quarry.teams t WHERE t.id = v.team_id),
         'collections', v_listing->'collections', 'collections_total', v_listing->'total',
         'page_offset', page_offset, 'page_size', page_size,
-        'glossary', coalesce((SELECT jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition,
-                                                                   'synonyms', to_jsonb(g.synonyms)) ORDER BY lower(g.term))
-                                FROM quarry.glossary_terms g WHERE g.dataset_id = v.id), '[]'),
-        'examples', coalesce((SELECT jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id)
-                                FROM quarry.example_queries e WHERE e.dataset_id = v.id), '[]'));
+        'glossary', quarry._glossary_json(v.id),
+        'examples', quarry._examples_json(v.id));
 END $$;
 
 -- What running a question against a dataset needs: its row limit, statement timeout and the

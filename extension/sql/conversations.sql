@@ -143,14 +143,15 @@ BEGIN
     DELETE FROM quarry.conversations c WHERE c.id = v.id;
 END $$;
 
--- The earlier questions and their SQL in a conversation, oldest first, for answering a follow-up.
+-- What answering a follow-up needs: the conversation's dataset and its latest questions with the
+-- SQL that answered each (if any), oldest first.
 CREATE FUNCTION conversation_history(account_id bigint, conversation_id bigint, max_turns integer DEFAULT 5)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.conversations := quarry._conversation_for(account_id, conversation_id);
 BEGIN
-    RETURN coalesce((
+    RETURN jsonb_build_object('conversation_id', v.id, 'dataset_id', v.dataset_id, 'turns', coalesce((
         SELECT jsonb_agg(jsonb_build_object('question', q.content->>'text', 'sql', s.content->>'sql') ORDER BY q.seq)
           FROM (SELECT b.* FROM quarry.conversation_blocks b
                  WHERE b.conversation_id = v.id AND b.kind = 'question'
@@ -160,5 +161,5 @@ BEGIN
                  WHERE b.conversation_id = v.id AND b.kind = 'sql' AND b.seq > q.seq
                    AND NOT EXISTS (SELECT 1 FROM quarry.conversation_blocks n
                                     WHERE n.conversation_id = v.id AND n.kind = 'question' AND n.seq > q.seq AND n.seq < b.seq)
-                 ORDER BY b.seq DESC LIMIT 1) s ON true), '[]');
+                 ORDER BY b.seq DESC LIMIT 1) s ON true), '[]'));
 END $$;

@@ -172,8 +172,8 @@ SELECT o.id, o.customer_id, c.region_id, o.ordered_at,
           FROM generate_series(1, 120000) g
           CROSS JOIN LATERAL (
               -- More recent days are likelier (steady growth); the holiday season adds a third more.
-              SELECT CASE WHEN extract(month FROM current_date - b.back) IN (11, 12) AND random() < 0.25
-                          THEN greatest(1, b.back - 30) ELSE b.back END AS back
+              SELECT CASE WHEN extract(month FROM current_date - b.back) IN (11, 12) AND b.back > 30 AND random() < 0.25
+                          THEN b.back - 30 ELSE b.back END AS back
                 FROM (SELECT 1 + floor(730 * (1 - sqrt(0.3 + 0.7 * random())) / (1 - sqrt(0.3)))::int AS back
                        WHERE g > 0) b) d
        ) o

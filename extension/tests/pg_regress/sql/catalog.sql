@@ -43,6 +43,10 @@ SELECT jsonb_pretty(quarry.catalog(1, 1, 'full', 'shop.orders')->'collections'->
 -- A foreign key to a collection the role cannot see is left out (regress_limited cannot read regions).
 SELECT jsonb_pretty(quarry.catalog(1, 3, 'full', 'customers')->'collections'->0);
 
+-- Only some relations (what a question needs), by "schema.name"; unknown names are ignored.
+SELECT c->>'name' AS name
+  FROM jsonb_array_elements(quarry.catalog(1, 1, 'names', relations => ARRAY['shop.orders', 'shop.regions', 'shop.nope'])->'collections') c;
+
 -- Filtering and paging.
 SELECT quarry.catalog(1, 1, 'names', 'ORD')->'collections' AS filtered;
 SELECT quarry.catalog(1, 1, 'names', NULL, 2, 2)->'collections' AS second_page,
