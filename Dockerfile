@@ -29,7 +29,9 @@ RUN cd extension && cargo pgrx package --pg-config /usr/lib/postgresql/15/bin/pg
  && cp target/release/quarry-sidecar /out/
 
 FROM postgres:15-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+# curl for the health check, CA certificates for model providers over https, a font for chart images.
+RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/extension/usr/ /usr/
 COPY --from=build /out/quarry-sidecar /usr/local/bin/quarry-sidecar
 COPY sql/demo /usr/share/quarry/demo

@@ -33,9 +33,10 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   PG_CONFIG="$PG_BIN/pg_config"
 fi
 
-# 2. Headers, clang for bindgen, TLS for cargo-pgrx, sudo (pgrx's test runner calls it even as root).
+# 2. Headers, clang for bindgen, TLS for cargo-pgrx, sudo (pgrx's test runner calls it even as root),
+#    and the font chart images are drawn with.
 apt_install "postgresql-server-dev-$PG_MAJOR" libclang-dev clang pkg-config libssl-dev sudo \
-  ca-certificates curl git make
+  ca-certificates curl git make fonts-dejavu-core
 [ -x "$PG_CONFIG" ] || PG_CONFIG="$PG_BIN/pg_config"
 
 # Python (with venv) and Node with npm, for the real MCP clients the tests run. Node from the

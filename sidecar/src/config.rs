@@ -50,6 +50,23 @@ pub struct Config {
     pub log_format: LogFormat,
     /// OAuth lifetimes and switches.
     pub oauth: OAuthConfig,
+    /// How questions are answered.
+    pub questions: QuestionsConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct QuestionsConfig {
+    /// How many times failed SQL goes back to the model with its error (`QUARRY_SQL_RETRIES`, default 2).
+    pub sql_retries: u32,
+    /// How long one model request may take (`QUARRY_MODEL_TIMEOUT_MS`, default 60000; a model
+    /// configuration's `options.timeout_ms` overrides it).
+    pub model_timeout: Duration,
+    /// How many times a model request is retried after HTTP 429, 5xx or a network error
+    /// (`QUARRY_MODEL_RETRIES`, default 2; `options.max_retries` overrides it).
+    pub model_retries: u32,
+    /// The TrueType font chart images are drawn with (`QUARRY_CHART_FONT`; by default DejaVu Sans
+    /// where Debian, Ubuntu, Fedora or Arch put it).
+    pub chart_font: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +161,12 @@ impl Config {
                 client_metadata_ttl: seconds(&get, "QUARRY_CLIENT_METADATA_TTL", 3600, 60..=86_400)?,
                 client_metadata_allow_private: flag(&get, "QUARRY_CLIENT_METADATA_ALLOW_PRIVATE", false)?,
                 trust_forwarded_for: flag(&get, "QUARRY_TRUST_FORWARDED_FOR", false)?,
+            },
+            questions: QuestionsConfig {
+                sql_retries: number(&get, "QUARRY_SQL_RETRIES", 2, 0..=5)? as u32,
+                model_timeout: Duration::from_millis(number(&get, "QUARRY_MODEL_TIMEOUT_MS", 60_000, 1000..=600_000)? as u64),
+                model_retries: number(&get, "QUARRY_MODEL_RETRIES", 2, 0..=5)? as u32,
+                chart_font: get("QUARRY_CHART_FONT").filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from),
             },
             log_format: match get("QUARRY_LOG_FORMAT").as_deref().unwrap_or("json") {
                 "json" => LogFormat::Json,

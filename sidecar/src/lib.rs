@@ -11,6 +11,7 @@ pub mod health;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;
+pub mod pipeline;
 pub mod server;
 pub mod session;
 pub mod telemetry;

@@ -151,6 +151,14 @@ const teams = await client.callTool({ name: 'list_teams', arguments: {} });
 if (teams.isError) throw new Error(JSON.stringify(teams));
 const models = await client.callTool({ name: 'list_models', arguments: {} });
 if (models.isError) throw new Error(JSON.stringify(models));
+// A question with a progress token: the SDK checks the answer against the tool's output schema.
+const progress = [];
+const answer = await client.callTool(
+  { name: 'run_query', arguments: { question: 'How many customers are there?' } },
+  undefined,
+  { onprogress: (p) => progress.push(p.progress) },
+);
+if (answer.isError) throw new Error(JSON.stringify(answer));
 await client.close();
 
 console.log(JSON.stringify({
@@ -158,6 +166,7 @@ console.log(JSON.stringify({
   tools: tools.tools.map((t) => t.name).sort(),
   teams: teams.structuredContent.teams.map((t) => t.name),
   models: models.structuredContent.models.map((m) => m.provider),
+  answer: { status: answer.structuredContent.status, rows: answer.structuredContent.result.rows, progress },
   resource_sent: authorize.searchParams.get('resource'),
   pkce: authorize.searchParams.get('code_challenge_method'),
   scope: provider.saved.scope,

@@ -16,7 +16,7 @@ use serde_json::Value;
 const TOOLS: &[&str] = &[
     "create_dashboard", "delete_conversation", "describe_dataset", "get_conversation", "get_dashboard_pins",
     "list_conversations", "list_dashboards", "list_datasets", "list_models", "list_teams", "pin_to_dashboard",
-    "rename_conversation", "unpin",
+    "rename_conversation", "run_query", "run_sql", "unpin",
 ];
 
 /// Runs a client program and returns the JSON line it printed last.
@@ -73,6 +73,9 @@ async fn typescript_sdk() {
     assert_eq!(tool_names(&seen["tools"]), TOOLS);
     assert_eq!(seen["teams"], serde_json::json!(["Analytics", "Finance"]));
     assert!(seen["models"].as_array().unwrap().iter().any(|m| m == "builtin"));
+    assert_eq!(seen["answer"]["status"], "answered");
+    assert_eq!(seen["answer"]["rows"], serde_json::json!([[20000]]));
+    assert_eq!(seen["answer"]["progress"], serde_json::json!([1, 2, 3, 4, 5, 6]));
     assert_eq!(seen["resource_sent"], s.url("/mcp"));
     assert_eq!(seen["pkce"], "S256");
     assert_eq!(seen["scope"], "read write datasets conversations");

@@ -25,6 +25,8 @@ const TOOLS: &[(&str, &str)] = &[
     ("create_dashboard", "write"),
     ("pin_to_dashboard", "write"),
     ("unpin", "write"),
+    ("run_query", "write"),
+    ("run_sql", "write"),
 ];
 
 /// A signed-in MCP session for a fresh account with these teams and this role.
@@ -146,6 +148,11 @@ async fn every_tool_returns_what_its_schema_says() {
     assert!(boards["dashboards"].as_array().unwrap().iter().any(|d| d["id"] == board["id"] && d["pins"] == 1));
     let pins = check("get_dashboard_pins", json!({"dashboard_id": board["id"], "rerun": true})).await;
     assert_eq!(pins["pins"][0]["result"]["rows"], json!([[120000]]));
+    let asked = check("run_query", json!({"question": "Total amount of orders by channel", "return_image": true})).await;
+    assert_eq!((&asked["status"], &asked["chart"]["type"]), (&json!("answered"), &json!("bar")));
+    let ran = check("run_sql", json!({"sql": "SELECT code, name FROM retail.regions ORDER BY id", "dataset_id": retail})).await;
+    assert_eq!(ran["result"]["rows"][0], json!(["NA", "North America"]));
+    assert_eq!(ran["chart"]["type"], "table");
     let unpinned = check("unpin", json!({"pin_id": pin["id"]})).await;
     assert_eq!(unpinned["deleted"], pin["id"]);
     let deleted = check("delete_conversation", json!({"conversation_id": convo})).await;

@@ -6,6 +6,7 @@
 //! - a session that is not theirs (or unknown, or ended): 404, like any unknown session;
 //! - a tool call needing a scope the token lacks: 403 `insufficient_scope` naming the scopes
 //!   granted and needed, so the client can re-authorize for all of them.
+//!
 //! Only then does the MCP layer see the request, with the caller's [`Identity`] attached.
 
 use axum::body::Body;

@@ -30,7 +30,11 @@ impl QuarryServer {
     pub fn new(state: AppState) -> QuarryServer {
         QuarryServer {
             state,
-            tool_router: Self::workspace_router() + Self::datasets_router() + Self::conversations_router() + Self::dashboards_router(),
+            tool_router: Self::workspace_router()
+                + Self::datasets_router()
+                + Self::questions_router()
+                + Self::conversations_router()
+                + Self::dashboards_router(),
         }
     }
 

@@ -88,15 +88,14 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
     let Some(client_id) = p.get("client_id") else {
         return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
     };
-    if client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")) {
-        if let Err(reason) = client_metadata::ensure_client(state, client_id).await {
+    if (client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
+        && let Err(reason) = client_metadata::ensure_client(state, client_id).await {
             return Err(Refusal::Page(
                 StatusCode::BAD_REQUEST,
                 "This app could not be verified",
                 format!("We could not load the app's registration from {client_id}: {reason}."),
             ));
         }
-    }
 
     let db = state.pool.get().await.map_err(|_| unavailable())?;
     let check = "SELECT quarry.check_authorization_request($1, $2, $3)";
@@ -146,11 +145,10 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         Some(_) => return fail("invalid_target", &format!("resource must be {}", state.urls.resource)),
     };
     let prompt = p.get("prompt").map(str::to_string);
-    if let Some(prompt) = &prompt {
-        if !prompt.split(' ').all(|v| matches!(v, "none" | "login" | "consent")) {
+    if let Some(prompt) = &prompt
+        && !prompt.split(' ').all(|v| matches!(v, "none" | "login" | "consent")) {
             return fail("invalid_request", "prompt may be none, login or consent");
         }
-    }
 
     Ok(Request {
         client_id: checked["client_id"].as_str().unwrap_or(client_id).to_string(),

@@ -174,11 +174,10 @@ pub async fn ensure_client(state: &AppState, client_id: &str) -> Result<(), Stri
         .map_err(|_| "the database is unavailable right now".to_string())?
         .get(0);
     let ttl = state.config.oauth.client_metadata_ttl.as_secs() as i64;
-    if let Some(c) = &cached {
-        if c["kind"] == "metadata_document" && c["age_seconds"].as_i64().unwrap_or(i64::MAX) < ttl {
+    if let Some(c) = &cached
+        && c["kind"] == "metadata_document" && c["age_seconds"].as_i64().unwrap_or(i64::MAX) < ttl {
             return Ok(());
         }
-    }
     let document = state.metadata_fetcher.fetch(client_id).await?;
     db.query_one("SELECT quarry.cache_client_metadata($1, $2)", &[&client_id, &document])
         .await

@@ -20,7 +20,7 @@ impl Params {
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
-    pub fn from_pairs<'a>(pairs: impl Iterator<Item = (String, String)>) -> Result<Params, OAuthError> {
+    pub fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Result<Params, OAuthError> {
         let mut map = HashMap::new();
         for (name, value) in pairs {
             if map.insert(name.clone(), value).is_some() {

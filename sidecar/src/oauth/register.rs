@@ -67,11 +67,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
         Some(_) => return Err(OAuthError::new("invalid_redirect_uri", "redirect_uris must be an array of strings")),
         None => return Err(OAuthError::new("invalid_redirect_uri", "redirect_uris is required")),
     };
-    if let Some(types) = optional_strings(&object, "response_types")? {
-        if types.iter().any(|t| t != "code") {
+    if let Some(types) = optional_strings(&object, "response_types")?
+        && types.iter().any(|t| t != "code") {
             return Err(metadata_error("response_types may only contain code"));
         }
-    }
     let mut descriptive = Map::new();
     for name in DESCRIPTIVE {
         if let Some(value) = optional_string(&object, name)? {

@@ -4,6 +4,7 @@
 pub mod conversations;
 pub mod dashboards;
 pub mod datasets;
+pub mod questions;
 pub mod types;
 pub mod workspace;
 
@@ -25,6 +26,8 @@ pub enum ToolError {
     NotFound(String),
     Forbidden(String),
     Invalid(String),
+    /// A model provider failed or is not set up; the message says which and what to do.
+    Upstream(String),
     Unavailable,
     Internal,
 }
@@ -32,7 +35,7 @@ pub enum ToolError {
 impl ToolError {
     pub fn message(&self) -> String {
         match self {
-            ToolError::NotFound(m) | ToolError::Forbidden(m) | ToolError::Invalid(m) => m.clone(),
+            ToolError::NotFound(m) | ToolError::Forbidden(m) | ToolError::Invalid(m) | ToolError::Upstream(m) => m.clone(),
             ToolError::Unavailable => "Quarry's database is unavailable right now; try again in a moment.".into(),
             ToolError::Internal => "Something went wrong on Quarry's side; it has been logged.".into(),
         }
@@ -74,10 +77,13 @@ impl From<deadpool_postgres::PoolError> for ToolError {
 }
 
 /// A tool's answer: structured content (matching the tool's output schema), a readable text
-/// rendering of it, and what the audit log should note.
+/// rendering of it, more content (a chart image), and what the audit log should note. An answer
+/// can also be a failure that still has something to show (a question whose SQL kept failing).
 pub struct Answer {
     pub structured: Value,
     pub text: String,
+    pub extra: Vec<ContentBlock>,
+    pub failure: Option<String>,
     pub audit: AuditNote,
 }
 
@@ -94,11 +100,22 @@ impl Answer {
             tracing::error!(error = %e, "tool output did not serialize");
             ToolError::Internal
         })?;
-        Ok(Answer { structured, text, audit: AuditNote::default() })
+        Ok(Answer { structured, text, extra: Vec::new(), failure: None, audit: AuditNote::default() })
     }
 
     pub fn noting(mut self, audit: AuditNote) -> Answer {
         self.audit = audit;
+        self
+    }
+
+    pub fn with_content(mut self, content: ContentBlock) -> Answer {
+        self.extra.push(content);
+        self
+    }
+
+    /// Marks the answer as a tool error (with this message in the audit log), keeping its content.
+    pub fn failed(mut self, message: String) -> Answer {
+        self.failure = Some(message);
         self
     }
 }
@@ -146,6 +163,7 @@ pub async fn run(
     let outcome = work.await;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (result_name, error, note) = match &outcome {
+        Ok(Answer { failure: Some(message), audit, .. }) => ("error", Some(message.clone()), audit),
         Ok(answer) => ("ok", None, &answer.audit),
         Err(e) => (e.outcome(), Some(e.message()), &AuditNote::default()),
     };
@@ -173,7 +191,8 @@ pub async fn run(
     match outcome {
         Ok(answer) => {
             let mut result = CallToolResult::structured(answer.structured);
-            result.content = vec![ContentBlock::text(answer.text)];
+            result.content = std::iter::once(ContentBlock::text(answer.text)).chain(answer.extra).collect();
+            result.is_error = Some(answer.failure.is_some());
             result
         }
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message())]),

@@ -85,6 +85,9 @@ pub struct Field {
     /// The column this one refers to, for single-column foreign keys the caller may follow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<ColumnRef>,
+    /// About how many distinct values the column holds (from the last ANALYZE), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_values: Option<i64>,
 }
 
 /// Fields: names only (summary detail) or in full.
@@ -169,14 +172,14 @@ pub struct DatasetList {
     pub page_size: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct GlossaryTerm {
     pub term: String,
     pub definition: String,
     pub synonyms: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Example {
     pub question: String,
     pub sql: String,

@@ -1,0 +1,269 @@
+//! Questions: `run_query` (the whole pipeline: dataset, schema, SQL, guarded run, chart, analysis)
+//! and `run_sql` (SQL the caller's own model wrote, through the same check, executor, caps,
+//! conversation blocks and audit). Progress notifications go to clients that sent a token.
+
+use base64::Engine;
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, Peer, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
+use crate::mcp::identity::Identity;
+use crate::mcp::server::QuarryServer;
+use crate::pipeline::analysis::format_value;
+use crate::pipeline::dataset::Choice;
+use crate::pipeline::i18n::Lang;
+use crate::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
+
+/// Longest question accepted, in characters.
+const MAX_QUESTION: usize = 2000;
+/// Longest SQL accepted, in bytes.
+const MAX_SQL: usize = 100_000;
+/// Rows of a result shown in the text rendering (all of them are in the structured content).
+const TEXT_ROWS: usize = 20;
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunQueryArgs {
+    /// The question, in plain language (1 to 2000 characters).
+    pub question: String,
+    /// The dataset to ask (from list_datasets). When absent: the conversation's, your only one,
+    /// or the one that best matches the question.
+    #[serde(default)]
+    pub dataset_id: Option<i64>,
+    /// Continue this conversation (from an earlier answer): a follow-up sees its earlier
+    /// questions and SQL.
+    #[serde(default)]
+    pub conversation_id: Option<i64>,
+    /// The language of messages, labels and the analysis: en (default), zh-CN, zh-TW or ko-KR.
+    #[serde(default)]
+    pub lang: Option<Lang>,
+    /// Also return the chart as a PNG image (default false).
+    #[serde(default)]
+    pub return_image: Option<bool>,
+    /// Most rows to return, up to the dataset's row limit (which is the default).
+    #[serde(default)]
+    pub max_rows: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSqlArgs {
+    /// One read-only PostgreSQL query (SELECT, or WITH … SELECT). It runs under your own
+    /// database role, in a read-only transaction, with the dataset's timeout and row cap.
+    pub sql: String,
+    /// What the query answers, for the conversation (its first line by default).
+    #[serde(default)]
+    pub question: Option<String>,
+    /// The dataset whose schemas unqualified names resolve in (from list_datasets). When absent:
+    /// the conversation's, your only one, or the one whose tables the SQL names.
+    #[serde(default)]
+    pub dataset_id: Option<i64>,
+    /// Add to this conversation instead of starting one.
+    #[serde(default)]
+    pub conversation_id: Option<i64>,
+    /// The language of messages, labels and the analysis: en (default), zh-CN, zh-TW or ko-KR.
+    #[serde(default)]
+    pub lang: Option<Lang>,
+    /// Also return the chart as a PNG image (default false).
+    #[serde(default)]
+    pub return_image: Option<bool>,
+    /// Most rows to return, up to the dataset's row limit (which is the default).
+    #[serde(default)]
+    pub max_rows: Option<i64>,
+}
+
+/// Progress notifications to an MCP client, when its request carried a progress token.
+struct McpProgress {
+    peer: Peer<RoleServer>,
+    token: Option<ProgressToken>,
+}
+
+impl McpProgress {
+    fn new(context: &RequestContext<RoleServer>) -> McpProgress {
+        McpProgress { peer: context.peer.clone(), token: context.meta.get_progress_token() }
+    }
+}
+
+#[async_trait::async_trait]
+impl Progress for McpProgress {
+    async fn report(&self, step: u32, total: u32, message: String) {
+        if let Some(token) = &self.token {
+            let param = ProgressNotificationParam::new(token.clone(), f64::from(step)).with_total(f64::from(total)).with_message(message);
+            if let Err(e) = self.peer.notify_progress(param).await {
+                tracing::debug!(error = %e, "a progress notification was not delivered");
+            }
+        }
+    }
+}
+
+fn check_rows(max_rows: Option<i64>) -> Result<(), ToolError> {
+    match max_rows {
+        Some(n) if !(1..=100_000).contains(&n) => Err(ToolError::Invalid(format!("max_rows must be between 1 and 100000, not {n}"))),
+        _ => Ok(()),
+    }
+}
+
+/// A cell for the text rendering: formatted, one line, at most 60 characters.
+fn cell(v: &serde_json::Value) -> String {
+    let text = format_value(v).replace(['\n', '|'], " ");
+    if text.chars().count() > 60 { text.chars().take(59).collect::<String>() + "…" } else { text }
+}
+
+/// The answer as text for the model or person reading it.
+fn answer_text(a: &Answer) -> String {
+    let mut out = String::new();
+    let chosen = match a.dataset_choice {
+        Choice::Given => "as asked",
+        Choice::Conversation => "the conversation's",
+        Choice::Only => "your only dataset",
+        Choice::Matched => "chosen as the best match for the question",
+    };
+    out.push_str(&format!("Dataset: {} (dataset {}, {chosen}). Conversation {}.\n", a.dataset.name, a.dataset.id, a.conversation_id));
+    match a.status {
+        Status::NotConfident => {
+            out.push_str(&a.analysis);
+            for s in &a.suggestions {
+                out.push_str(&format!("\n- {s}"));
+            }
+            return out;
+        }
+        Status::Failed => {
+            for (i, attempt) in a.attempts.iter().enumerate() {
+                out.push_str(&format!(
+                    "Attempt {}:\n```sql\n{}\n```\nfailed ({}): {}\n",
+                    i + 1,
+                    attempt.sql,
+                    attempt.stage.as_deref().unwrap_or("run"),
+                    attempt.error.as_deref().unwrap_or_default()
+                ));
+            }
+            return out.trim_end().to_string();
+        }
+        Status::Answered => {}
+    }
+    if let Some(sql) = &a.sql {
+        out.push_str(&format!("```sql\n{sql}\n```\n"));
+    }
+    if let Some(r) = &a.result {
+        let chart = a.chart.as_ref().and_then(|c| serde_json::to_value(c.kind).ok());
+        out.push_str(&format!(
+            "{} row{}{}{}\n",
+            r.row_count,
+            if r.row_count == 1 { "" } else { "s" },
+            if r.truncated { format!(" (truncated by the {} cap; more exist)", r.truncated_by.as_deref().unwrap_or("row")) } else { String::new() },
+            chart.and_then(|c| c.as_str().map(|c| format!("; chart: {c}"))).unwrap_or_default()
+        ));
+        if !r.columns.is_empty() {
+            out.push_str(&format!("| {} |\n", r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(" | ")));
+            out.push_str(&format!("|{}\n", " --- |".repeat(r.columns.len())));
+            for row in r.rows.iter().take(TEXT_ROWS) {
+                out.push_str(&format!("| {} |\n", row.iter().map(cell).collect::<Vec<_>>().join(" | ")));
+            }
+            if r.rows.len() > TEXT_ROWS {
+                out.push_str(&format!("… {} more rows in the structured result.\n", r.rows.len() - TEXT_ROWS));
+            }
+        }
+    }
+    out.push_str(&a.analysis);
+    out
+}
+
+/// Turns the pipeline's outcome into the tool's answer: structured content, text, the image, the
+/// audit note, and a tool error when every attempt failed.
+fn respond(outcome: Outcome) -> Result<ToolAnswer, ToolError> {
+    let Outcome { answer, image } = outcome;
+    let note = AuditNote {
+        question: Some(answer.question.clone()),
+        sql: answer.sql.clone().or_else(|| answer.attempts.last().map(|a| a.sql.clone())),
+        row_count: answer.result.as_ref().map(|r| r.row_count),
+    };
+    let mut reply = ToolAnswer::new(&answer, answer_text(&answer))?.noting(note);
+    if let Some(png) = image {
+        reply = reply.with_content(ContentBlock::image(base64::engine::general_purpose::STANDARD.encode(png), "image/png"));
+    }
+    if answer.status == Status::Failed {
+        let last = answer.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
+        let message = format!("The SQL did not run: {last}");
+        reply = reply.failed(message);
+    }
+    Ok(reply)
+}
+
+#[tool_router(router = questions_router, vis = "pub(crate)")]
+impl QuarryServer {
+    #[tool(
+        name = "run_query",
+        title = "Ask a question",
+        description = "Answers a question about a dataset in plain language: picks the dataset (or uses dataset_id), reads the relevant tables, writes SQL, checks it, runs it under your own database role (read-only, with a timeout and a row cap), picks a chart, and writes a short analysis. Every step is stored in a conversation; pass its conversation_id to ask a follow-up. When the question cannot be answered reliably it says so and suggests questions that can.",
+        output_schema = schema_for_output::<Answer>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn run_query(
+        &self,
+        identity: Identity,
+        context: RequestContext<RoleServer>,
+        Parameters(a): Parameters<RunQueryArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        let progress = McpProgress::new(&context);
+        Ok(run(state, "run_query", &identity, args(&a), async {
+            let question = a.question.trim();
+            if question.is_empty() || question.chars().count() > MAX_QUESTION {
+                return Err(ToolError::Invalid(format!("question must be 1 to {MAX_QUESTION} characters")));
+            }
+            check_rows(a.max_rows)?;
+            let request = Ask {
+                question: question.to_string(),
+                dataset_id: a.dataset_id,
+                conversation_id: a.conversation_id,
+                lang: a.lang.unwrap_or_default(),
+                return_image: a.return_image.unwrap_or(false),
+                max_rows: a.max_rows,
+            };
+            respond(pipeline::ask(state, identity.account_id, request, &progress).await?)
+        })
+        .await)
+    }
+
+    #[tool(
+        name = "run_sql",
+        title = "Run SQL",
+        description = "Runs one read-only PostgreSQL query you wrote (SELECT or WITH … SELECT) under your own database role: the same check, read-only transaction, timeout, row and byte caps, conversation and audit as run_query, with a chart and a short analysis. Anything else (writes, DDL, several statements, changing role) is refused with the reason.",
+        output_schema = schema_for_output::<Answer>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn run_sql(
+        &self,
+        identity: Identity,
+        context: RequestContext<RoleServer>,
+        Parameters(a): Parameters<RunSqlArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let state = &self.state;
+        let progress = McpProgress::new(&context);
+        Ok(run(state, "run_sql", &identity, args(&a), async {
+            if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
+                return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));
+            }
+            if a.question.as_ref().is_some_and(|q| q.chars().count() > MAX_QUESTION) {
+                return Err(ToolError::Invalid(format!("question must be at most {MAX_QUESTION} characters")));
+            }
+            check_rows(a.max_rows)?;
+            let request = RunSql {
+                sql: a.sql.clone(),
+                question: a.question.clone(),
+                dataset_id: a.dataset_id,
+                conversation_id: a.conversation_id,
+                lang: a.lang.unwrap_or_default(),
+                return_image: a.return_image.unwrap_or(false),
+                max_rows: a.max_rows,
+            };
+            respond(pipeline::run_sql(state, identity.account_id, request, &progress).await?)
+        })
+        .await)
+    }
+}

@@ -1,0 +1,83 @@
+//! Which dataset a question is about: the one given, else the conversation's, else the caller's
+//! only one, else the one whose name, description and collections best match the question. When
+//! nothing matches, the caller is asked to choose rather than given a guess.
+
+use std::collections::HashSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::context::{relevance, stem, words};
+use crate::mcp::tools::types::DatasetList;
+use crate::mcp::tools::{ToolError, call};
+use crate::server::AppState;
+
+/// How the dataset was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// The caller named it.
+    Given,
+    /// The conversation being continued is about it.
+    Conversation,
+    /// It is the only dataset the caller can ask about.
+    Only,
+    /// It matched the question best.
+    Matched,
+}
+
+/// Resolves the dataset for a question (or for SQL, whose table names then do the matching).
+pub async fn resolve(
+    state: &AppState,
+    account_id: i64,
+    given: Option<i64>,
+    conversation: Option<i64>,
+    text: &str,
+) -> Result<(i64, Choice), ToolError> {
+    match (given, conversation) {
+        (Some(g), Some(c)) if g != c => {
+            return Err(ToolError::Invalid(format!(
+                "conversation is about dataset {c}, not dataset {g}; leave dataset_id out or start a new conversation"
+            )));
+        }
+        (Some(g), _) => return Ok((g, Choice::Given)),
+        (None, Some(c)) => return Ok((c, Choice::Conversation)),
+        (None, None) => {}
+    }
+    let list: DatasetList =
+        call(state, "SELECT quarry.list_datasets($1, 'summary', NULL, 1000, 0)", &[&account_id]).await?;
+    let usable: Vec<_> = list.datasets.iter().filter(|d| d.unavailable.is_none()).collect();
+    match usable.as_slice() {
+        [] => Err(ToolError::Forbidden(
+            "You have no dataset you can ask about: ask your administrator to add you to a team with one and to map your account to a database role.".into(),
+        )),
+        [only] => Ok((only.id, Choice::Only)),
+        several => {
+            let question: HashSet<String> = words(text).iter().map(|w| stem(w)).collect();
+            let scored = several.iter().map(|d| {
+                let own: f64 = words(&format!("{} {}", d.name, d.description))
+                    .iter()
+                    .map(|w| stem(w))
+                    .filter(|w| w.len() > 2 && question.contains(w))
+                    .count() as f64;
+                let mut tables: Vec<f64> = d.collections.iter().map(|c| relevance(&question, c, &[], &[])).collect();
+                tables.sort_by(|a, b| b.total_cmp(a));
+                (own * 2.0 + tables.iter().take(3).sum::<f64>(), d)
+            });
+            let best = scored.fold(None::<(f64, &&crate::mcp::tools::types::DatasetListing)>, |best, (s, d)| match best {
+                Some((b, _)) if b >= s => best,
+                _ => Some((s, d)),
+            });
+            match best {
+                Some((score, d)) if score > 0.0 => Ok((d.id, Choice::Matched)),
+                _ => {
+                    let names: Vec<String> = several.iter().map(|d| format!("{} (dataset_id {})", d.name, d.id)).collect();
+                    Err(ToolError::Invalid(format!(
+                        "Nothing in the question says which dataset it is about; pass dataset_id, one of: {}.",
+                        names.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The question pipeline: a question becomes a dataset, a schema context, SQL (from the built-in
+//! planner or a model), a checked and guarded run under the asker's role, a chart and an analysis,
+//! and every step is stored as a block of the conversation. `run_sql` takes the same path with
+//! SQL the caller wrote, minus the model.
+//!
+//! Failed SQL goes back to the model with the reason, a bounded number of times; the built-in
+//! planner is deterministic, so its SQL is tried once. Nothing here holds state between requests.
+
+pub mod analysis;
+pub mod chart;
+pub mod context;
+pub mod dataset;
+pub mod i18n;
+pub mod planner;
+pub mod providers;
+pub mod render;
+
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use self::chart::Chart;
+use self::context::Context;
+use self::dataset::Choice;
+use self::i18n::{Lang, t};
+use self::planner::Planned;
+use self::providers::prompt::{self, Reply, Turn};
+use self::providers::{Model, ModelConfig};
+use crate::executor::{self, ExecError, Limits, QueryResult};
+use crate::mcp::tools::types::DatasetRef;
+use crate::mcp::tools::{ToolError, call};
+use crate::server::AppState;
+
+/// Result rows a conversation block keeps (the answer itself carries up to the row cap).
+const PREVIEW_ROWS: usize = 50;
+
+/// A question to answer.
+pub struct Ask {
+    pub question: String,
+    pub dataset_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    pub lang: Lang,
+    pub return_image: bool,
+    pub max_rows: Option<i64>,
+}
+
+/// SQL to run as written.
+pub struct RunSql {
+    pub sql: String,
+    /// What the SQL answers (the conversation's title); its first line when absent.
+    pub question: Option<String>,
+    pub dataset_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    pub lang: Lang,
+    pub return_image: bool,
+    pub max_rows: Option<i64>,
+}
+
+/// The pipeline's steps, reported as progress.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    Dataset,
+    Schema,
+    Sql,
+    Run,
+    Chart,
+    Analysis,
+}
+
+impl Step {
+    fn key(self) -> &'static str {
+        match self {
+            Step::Dataset => "step_dataset",
+            Step::Schema => "step_schema",
+            Step::Sql => "step_sql",
+            Step::Run => "step_run",
+            Step::Chart => "step_chart",
+            Step::Analysis => "step_analysis",
+        }
+    }
+
+    fn number(self) -> u32 {
+        self as u32 + 1
+    }
+
+    /// How many steps a pipeline run reports.
+    pub const TOTAL: u32 = 6;
+}
+
+/// Where progress goes (an MCP client's progress notifications, or nowhere).
+#[async_trait::async_trait]
+pub trait Progress: Send + Sync {
+    async fn report(&self, step: u32, total: u32, message: String);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The SQL ran; result, chart and analysis are there.
+    Answered,
+    /// The planner or model could not answer reliably and said so; see analysis and suggestions.
+    NotConfident,
+    /// Every attempt failed; see attempts.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ModelRef {
+    pub id: i64,
+    pub name: String,
+    /// builtin, openai or anthropic.
+    pub provider: String,
+}
+
+/// One try at SQL: what was written and, if it did not run, why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Attempt {
+    pub sql: String,
+    /// Why it did not run: refused by the check (stage "check") or failed in the database ("run").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+}
+
+/// What `run_query` and `run_sql` return.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Answer {
+    /// The conversation this question and its answer are stored in; pass it back for follow-ups.
+    pub conversation_id: i64,
+    pub dataset: DatasetRef,
+    /// How the dataset was chosen: given, conversation, only or matched.
+    pub dataset_choice: Choice,
+    pub question: String,
+    pub status: Status,
+    /// The model that wrote the SQL (absent for run_sql).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    /// The SQL that ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// Every SQL attempt in order, failed ones with their errors.
+    pub attempts: Vec<Attempt>,
+    /// What the SQL returned under your role (at most max_rows rows; see truncated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<QueryResult>,
+    /// The chart picked for the result, with its Vega-Lite specification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<Chart>,
+    /// A short analysis of the result, or why there is none.
+    pub analysis: String,
+    /// Questions that can be answered, when this one could not.
+    pub suggestions: Vec<String>,
+    pub lang: Lang,
+    /// How long the whole pipeline took.
+    pub duration_ms: f64,
+}
+
+/// An answer and, when one was asked for, its chart as a PNG.
+pub struct Outcome {
+    pub answer: Answer,
+    pub image: Option<Vec<u8>>,
+}
+
+/// One run of the pipeline: who asks, the conversation it writes to, the dataset's limits, the
+/// row cap and where progress goes.
+struct Run<'a> {
+    state: &'a AppState,
+    account_id: i64,
+    conversation_id: i64,
+    dataset: context::Runtime,
+    max_rows: i32,
+    lang: Lang,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    /// Appends a block to the conversation.
+    async fn add(&self, kind: &str, content: Value) -> Result<(), ToolError> {
+        let db = self.state.pool.get().await?;
+        db.execute("SELECT quarry.add_block($1, $2, $3, $4)", &[&self.account_id, &self.conversation_id, &kind, &content]).await?;
+        Ok(())
+    }
+
+    async fn report(&self, step: Step) {
+        self.progress.report(step.number(), Step::TOTAL, t(self.lang, step.key(), &[])).await;
+    }
+
+    /// Runs one attempt of SQL and stores it: the SQL block, then its result or its error.
+    async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, ToolError> {
+        self.add("sql", json!({ "sql": sql, "attempt": number, "model": writer })).await?;
+        self.report(Step::Run).await;
+        let ran = check_and_run(self.state, self.account_id, sql, &self.dataset, self.max_rows).await?;
+        match ran {
+            Ran::Rows(result) => {
+                self.add("result", result_block(&result)).await?;
+                answer.attempts.push(Attempt { sql: sql.to_string(), error: None, stage: None });
+                answer.sql = Some(sql.to_string());
+                Ok(Ok(result))
+            }
+            Ran::Refused { stage, reason } => {
+                self.add("error", json!({ "stage": stage, "message": reason, "attempt": number })).await?;
+                answer.attempts.push(Attempt { sql: sql.to_string(), error: Some(reason.clone()), stage: Some(stage.to_string()) });
+                Ok(Err(reason))
+            }
+        }
+    }
+}
+
+/// The conversation a follow-up continues: its dataset and latest turns.
+#[derive(Debug, Deserialize)]
+struct History {
+    conversation_id: i64,
+    dataset_id: i64,
+    turns: Vec<Turn>,
+}
+
+async fn history(state: &AppState, account_id: i64, conversation_id: Option<i64>) -> Result<Option<History>, ToolError> {
+    match conversation_id {
+        None => Ok(None),
+        Some(id) => call(state, "SELECT quarry.conversation_history($1, $2, 5)", &[&account_id, &id]).await.map(Some),
+    }
+}
+
+/// Stops an account that cannot ask questions (disabled, no role, or a role that became unsafe
+/// since it was mapped) with the reason, before anything else happens.
+async fn require_role(state: &AppState, account_id: i64) -> Result<(), ToolError> {
+    let db = state.pool.get().await?;
+    db.query_one("SELECT quarry.account_role($1)", &[&account_id]).await?;
+    Ok(())
+}
+
+/// The conversation a run writes to: the one continued, or a new one titled after the question.
+async fn conversation(state: &AppState, account_id: i64, history: &Option<History>, dataset_id: i64, title: &str) -> Result<i64, ToolError> {
+    match history {
+        Some(h) => Ok(h.conversation_id),
+        None => {
+            let db = state.pool.get().await?;
+            Ok(db.query_one("SELECT quarry.start_conversation($1, $2, $3)", &[&account_id, &dataset_id, &title]).await?.get(0))
+        }
+    }
+}
+
+/// The row cap: what the caller asked for, never more than the dataset allows.
+fn row_cap(asked: Option<i64>, row_limit: i64) -> i32 {
+    asked.unwrap_or(row_limit).clamp(1, row_limit.clamp(1, 100_000)) as i32
+}
+
+/// What a run of SQL came to.
+enum Ran {
+    Rows(QueryResult),
+    /// Not run: the check refused it, or the database stopped it; the reason is safe to show.
+    Refused { stage: &'static str, reason: String },
+}
+
+/// The guarded path every statement takes: the extension's check, then `quarry.execute_as` in a
+/// read-only transaction under the account's role, within the dataset's timeout and the caps.
+async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &context::Runtime, max_rows: i32) -> Result<Ran, ToolError> {
+    let db = state.pool.get().await?;
+    let refusal: Option<String> = db.query_one("SELECT quarry.check_query($1)", &[&sql]).await?.get(0);
+    drop(db);
+    if let Some(reason) = refusal {
+        return Ok(Ran::Refused { stage: "check", reason });
+    }
+    let limits = Limits {
+        max_rows,
+        max_bytes: state.config.max_result_bytes.min(i32::MAX as usize) as i32,
+        timeout: Duration::from_millis(dataset.timeout_ms.max(100) as u64).min(state.config.max_statement_timeout),
+    };
+    match executor::run(&state.query_pool, account_id, sql, dataset.search_path.as_deref(), limits).await {
+        Ok((result, _)) => Ok(Ran::Rows(result)),
+        Err(ExecError::Unavailable) => Err(ToolError::Unavailable),
+        Err(e @ ExecError::Query { .. }) => Ok(Ran::Refused { stage: "run", reason: e.to_string() }),
+    }
+}
+
+/// A result as a conversation block keeps it: the first rows only.
+fn result_block(result: &QueryResult) -> Value {
+    json!({
+        "columns": result.columns,
+        "rows": result.rows.iter().take(PREVIEW_ROWS).collect::<Vec<_>>(),
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "truncated_by": result.truncated_by,
+    })
+}
+
+/// Who writes the SQL.
+enum Writer {
+    Planner,
+    Model(Box<Model>),
+}
+
+async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Result<(Writer, ModelRef), ToolError> {
+    let config: Option<ModelConfig> = call(state, "SELECT quarry.dataset_model($1, $2)", &[&account_id, &dataset_id]).await?;
+    let config = match config {
+        Some(c) if !c.is_builtin() => c,
+        other => {
+            let (id, name) = other.map(|c| (c.id, c.name)).unwrap_or((0, "Built-in planner".into()));
+            return Ok((Writer::Planner, ModelRef { id, name, provider: "builtin".into() }));
+        }
+    };
+    let reference = ModelRef { id: config.id, name: config.name.clone(), provider: config.provider.clone() };
+    let name = config.name.clone();
+    let model = Model::new(config, &state.http, &state.config.questions).map_err(|e| {
+        ToolError::Upstream(format!("The model configuration \"{name}\" cannot be used here: {e}. Ask your administrator to fix it."))
+    })?;
+    Ok((Writer::Model(Box::new(model)), reference))
+}
+
+/// Answers a question.
+pub async fn ask(state: &AppState, account_id: i64, request: Ask, progress: &dyn Progress) -> Result<Outcome, ToolError> {
+    let started = Instant::now();
+    let lang = request.lang;
+    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
+    require_role(state, account_id).await?;
+    let history = history(state, account_id, request.conversation_id).await?;
+    let (dataset_id, choice) =
+        dataset::resolve(state, account_id, request.dataset_id, history.as_ref().map(|h| h.dataset_id), &request.question).await?;
+
+    progress.report(Step::Schema.number(), Step::TOTAL, t(lang, Step::Schema.key(), &[])).await;
+    let ctx = context::gather(state, account_id, dataset_id, &request.question).await?;
+    let (writer, model) = writer_for(state, account_id, dataset_id).await?;
+    let run = Run {
+        state,
+        account_id,
+        conversation_id: conversation(state, account_id, &history, dataset_id, &request.question).await?,
+        dataset: ctx.dataset.clone(),
+        max_rows: row_cap(request.max_rows, ctx.dataset.row_limit),
+        lang,
+        progress,
+    };
+    run.add("question", json!({ "text": request.question, "lang": lang })).await?;
+    let mut answer = Answer::new(&run, choice, request.question.clone(), Some(model));
+    let turns = history.map(|h| h.turns).unwrap_or_default();
+
+    run.report(Step::Sql).await;
+    let result = match &writer {
+        Writer::Planner => by_planner(&run, &ctx, &turns, &mut answer).await?,
+        Writer::Model(m) => by_model(&run, &ctx, m, &turns, &mut answer).await?,
+    };
+    let image = match result {
+        Some(result) => finish(&run, &writer, result, request.return_image, &mut answer).await?,
+        None => None,
+    };
+    answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(Outcome { answer, image })
+}
+
+impl Answer {
+    /// An answer about to be worked out.
+    fn new(run: &Run<'_>, choice: Choice, question: String, model: Option<ModelRef>) -> Answer {
+        Answer {
+            conversation_id: run.conversation_id,
+            dataset: DatasetRef { id: run.dataset.id, name: run.dataset.name.clone() },
+            dataset_choice: choice,
+            question,
+            status: Status::Answered,
+            model,
+            sql: None,
+            attempts: Vec::new(),
+            result: None,
+            chart: None,
+            analysis: String::new(),
+            suggestions: Vec::new(),
+            lang: run.lang,
+            duration_ms: 0.0,
+        }
+    }
+}
+
+/// The built-in planner: one plan, tried once (it is deterministic), or an honest "not sure".
+async fn by_planner(run: &Run<'_>, ctx: &Context, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, ToolError> {
+    let earlier: Vec<String> = turns.iter().filter(|t| t.sql.is_some()).map(|t| t.question.clone()).collect();
+    match planner::plan(&answer.question, ctx, &earlier, answer.lang) {
+        Planned::NotConfident { reason, suggestions } => {
+            not_confident(run, answer, reason, suggestions).await?;
+            Ok(None)
+        }
+        Planned::Sql(plan) => match run.attempt(&plan.sql, 1, "builtin", answer).await? {
+            Ok(result) => Ok(Some(result)),
+            Err(_) => {
+                answer.status = Status::Failed;
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// A model: its SQL, and when that fails, the error back to it for another try (a bounded number
+/// of times).
+async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, ToolError> {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let system = prompt::sql_system(ctx, answer.lang, &today);
+    let mut messages = prompt::sql_messages(turns, &answer.question);
+    let tries = 1 + run.state.config.questions.sql_retries as usize;
+    for number in 1..=tries {
+        let reply = match model.complete(&system, &messages).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                let message = format!("The model \"{}\" did not answer: {e}.", model.config.name);
+                run.add("error", json!({ "stage": "model", "message": message, "attempt": number })).await?;
+                return Err(ToolError::Upstream(format!("{message} Try again in a moment, or ask your administrator to check it.")));
+            }
+        };
+        match prompt::read_reply(&reply) {
+            Reply::Cannot(reason) => {
+                let suggestions = planner::suggestions(ctx, answer.lang);
+                not_confident(run, answer, reason, suggestions).await?;
+                return Ok(None);
+            }
+            Reply::Sql(sql) => match run.attempt(&sql, number, &model.label(), answer).await? {
+                Ok(result) => return Ok(Some(result)),
+                Err(error) => messages.extend(prompt::correction(&sql, &error)),
+            },
+        }
+    }
+    answer.status = Status::Failed;
+    Ok(None)
+}
+
+async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, suggestions: Vec<String>) -> Result<(), ToolError> {
+    run.add("error", json!({ "stage": "plan", "message": reason })).await?;
+    let mut text = reason.clone();
+    if !suggestions.is_empty() {
+        text.push(' ');
+        text.push_str(&t(answer.lang, "try_these", &[]));
+        text.push_str(&suggestions.iter().map(|s| format!(" {s}")).collect::<Vec<_>>().join(";"));
+    }
+    run.add("analysis", json!({ "text": text, "source": "builtin" })).await?;
+    answer.status = Status::NotConfident;
+    answer.analysis = reason;
+    answer.suggestions = suggestions;
+    Ok(())
+}
+
+/// The chart (and its image when asked for) and the analysis of a result, stored as blocks.
+async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, ToolError> {
+    run.report(Step::Chart).await;
+    let chart = chart::choose(&result, &answer.question, &answer.question);
+    run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null)).await?;
+    let image = match (&run.state.chart_font, return_image) {
+        (Some(font), true) => {
+            let (font, chart, result, title) = (font.clone(), chart.clone(), result.clone(), answer.question.clone());
+            tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, &font)).await.ok().flatten()
+        }
+        _ => None,
+    };
+
+    run.report(Step::Analysis).await;
+    let (text, source) = match writer {
+        Writer::Model(model) => {
+            let (system, messages) = prompt::analysis(&answer.question, answer.sql.as_deref().unwrap_or_default(), &result, run.lang);
+            match model.complete(&system, &messages).await {
+                Ok(text) => (text.trim().to_string(), "model"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the model wrote no analysis; using the built-in one");
+                    (analysis::describe(&result, &chart, run.lang), "builtin")
+                }
+            }
+        }
+        Writer::Planner => (analysis::describe(&result, &chart, run.lang), "builtin"),
+    };
+    run.add("analysis", json!({ "text": text, "source": source })).await?;
+    answer.analysis = text;
+    answer.chart = Some(chart);
+    answer.result = Some(result);
+    Ok(image)
+}
+
+/// Runs SQL the caller wrote: the same dataset resolution, check, executor, caps, blocks and
+/// chart as a question, with the built-in analysis.
+pub async fn run_sql(state: &AppState, account_id: i64, request: RunSql, progress: &dyn Progress) -> Result<Outcome, ToolError> {
+    let started = Instant::now();
+    let lang = request.lang;
+    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
+    require_role(state, account_id).await?;
+    let history = history(state, account_id, request.conversation_id).await?;
+    let (dataset_id, choice) =
+        dataset::resolve(state, account_id, request.dataset_id, history.as_ref().map(|h| h.dataset_id), &request.sql).await?;
+    let dataset: context::Runtime = call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&account_id, &dataset_id]).await?;
+    let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
+    let run = Run {
+        state,
+        account_id,
+        conversation_id: conversation(state, account_id, &history, dataset_id, &question).await?,
+        max_rows: row_cap(request.max_rows, dataset.row_limit),
+        dataset,
+        lang,
+        progress,
+    };
+    run.add("question", json!({ "text": question, "lang": lang })).await?;
+    let mut answer = Answer::new(&run, choice, question, None);
+    let image = match run.attempt(request.sql.trim(), 1, "caller", &mut answer).await? {
+        Ok(result) => finish(&run, &Writer::Planner, result, request.return_image, &mut answer).await?,
+        Err(_) => {
+            answer.status = Status::Failed;
+            None
+        }
+    };
+    answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(Outcome { answer, image })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_cap_never_exceeds_the_dataset_limit() {
+        assert_eq!(row_cap(None, 1000), 1000);
+        assert_eq!(row_cap(Some(10), 1000), 10);
+        assert_eq!(row_cap(Some(5000), 1000), 1000);
+        assert_eq!(row_cap(Some(0), 1000), 1);
+    }
+}
