@@ -17,6 +17,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'dataset_runtime(bigint, bigint)',
         'question_context(bigint, bigint)',
         'check_query(text)',
+        'save_turn(bigint, bigint, bigint, text, jsonb)',
         -- Conversations, dashboards, models, audit
         'start_conversation(bigint, bigint, text)',
         'add_block(bigint, bigint, text, jsonb)',

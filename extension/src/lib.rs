@@ -66,7 +66,7 @@ extension_sql_file!("../sql/mcp.sql", name = "mcp", requires = ["oauth"]);
 extension_sql_file!("../sql/conversations.sql", name = "conversations", requires = ["catalog"]);
 extension_sql_file!("../sql/dashboards.sql", name = "dashboards", requires = ["conversations"]);
 extension_sql_file!("../sql/models.sql", name = "models", requires = ["datasets"]);
-extension_sql_file!("../sql/questions.sql", name = "questions", requires = ["catalog"]);
+extension_sql_file!("../sql/questions.sql", name = "questions", requires = ["catalog", "conversations"]);
 extension_sql_file!("../sql/audit.sql", name = "audit", requires = ["schema"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 

@@ -21,3 +21,18 @@ SELECT quarry.check_query(NULL) AS null_sql;
 SELECT quarry.question_context(1, 1) - 'description' AS context;
 SELECT regress.try($$SELECT quarry.question_context(1, 999)$$) AS unknown_dataset;
 SELECT regress.try($$SELECT quarry.question_context(3, 3)$$) AS other_team;
+
+-- A question's steps are recorded in one transaction: a new conversation, or one continued.
+SELECT quarry.save_turn(1, 1, NULL, E'How many orders?\nPlease.', '[{"kind": "question", "content": {"text": "How many orders?"}},
+    {"kind": "sql", "content": {"sql": "SELECT count(*) FROM shop.orders", "attempt": 1}},
+    {"kind": "result", "content": {"columns": [], "rows": [[400]], "row_count": 1, "truncated": false}}]') AS turn \gset
+SELECT title, (SELECT array_agg(kind ORDER BY seq) FROM quarry.conversation_blocks b WHERE b.conversation_id = c.id) AS kinds
+  FROM quarry.conversations c WHERE c.id = :turn;
+SELECT quarry.save_turn(1, 1, :turn, 'ignored', '[{"kind": "question", "content": {"text": "And by day?"}}]') = :turn AS continued;
+SELECT count(*) AS blocks FROM quarry.conversation_blocks WHERE conversation_id = :turn;
+-- Bad turns change nothing: a bad block undoes the whole turn.
+SELECT regress.try(format('SELECT quarry.save_turn(1, 1, %s, %L, %L)', :turn, 'x', '[{"kind": "question", "content": {"text": "ok"}}, {"kind": "nonsense", "content": {}}]')) AS bad_block;
+SELECT regress.try(format('SELECT quarry.save_turn(1, 3, %s, %L, %L)', :turn, 'x', '[]')) AS other_dataset;
+SELECT regress.try($$SELECT quarry.save_turn(1, 1, NULL, 'x', '{"kind": "question"}')$$) AS not_an_array;
+SELECT regress.try($$SELECT quarry.save_turn(3, 3, NULL, 'x', '[]')$$) AS not_a_member;
+SELECT count(*) AS blocks FROM quarry.conversation_blocks WHERE conversation_id = :turn;
