@@ -2,6 +2,7 @@
 # Benchmarks. Each prints its figures beside a baseline measured in the same run.
 #   catalog   quarry.catalog over 2,000 generated tables vs information_schema
 #   mcp       tools/call over HTTP vs the same SQL through tokio-postgres; the token check's cost
+#   questions run_query's own overhead vs its SQL run directly; run_sql throughput vs pgbench
 #   ./dev bench [NAME]   runs them all, or one
 source "$(dirname "$0")/common.sh"
 
@@ -28,4 +29,12 @@ if [ -z "$ONLY" ] || [ "$ONLY" = mcp ]; then
   bash scripts/db.sh "$BENCH_DB" --demo --fresh
   export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
   cargo bench -p quarry-e2e --bench mcp
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = questions ]; then
+  say "benchmark: questions (release sidecar)"
+  cargo build --release -p quarry-sidecar
+  bash scripts/db.sh "$BENCH_DB" --demo --fresh
+  export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
+  export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench"
+  cargo bench -p quarry-e2e --bench questions
 fi

@@ -4,61 +4,13 @@
 //! Prints requests per second, p50 and p99, and ratios. Not a test: it asserts nothing about time.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use quarry_e2e::bench::{RUN_FOR, measure, ms, work};
 use quarry_e2e::mcp::Mcp;
 use quarry_e2e::oauth::tokens_for;
 use quarry_e2e::{Sidecar, account, admin, connect, sidecar_database_url};
 use serde_json::json;
 use tokio::sync::Mutex;
-
-const RUN_FOR: Duration = Duration::from_secs(4);
-
-#[derive(Clone, Copy)]
-struct Stats {
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// Runs `work` from `concurrency` workers for RUN_FOR after a short warm-up.
-async fn measure<W, F>(concurrency: usize, make_worker: impl Fn() -> F) -> Stats
-where
-    F: std::future::Future<Output = W>,
-    W: FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + 'static,
-{
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let mut handles = Vec::new();
-    let start = Instant::now() + Duration::from_millis(500);
-    for _ in 0..concurrency {
-        let mut work = make_worker().await;
-        let latencies = latencies.clone();
-        handles.push(tokio::spawn(async move {
-            // Warm-up until the common start, then measure until the common end.
-            while Instant::now() < start {
-                work().await;
-            }
-            let mut mine = Vec::new();
-            while Instant::now() < start + RUN_FOR {
-                let t = Instant::now();
-                work().await;
-                mine.push(t.elapsed());
-            }
-            latencies.lock().await.extend(mine);
-        }));
-    }
-    for h in handles {
-        h.await.unwrap();
-    }
-    let mut all = latencies.lock().await.clone();
-    all.sort();
-    let pick = |p: f64| all[((all.len() - 1) as f64 * p) as usize];
-    Stats { rps: all.len() as f64 / RUN_FOR.as_secs_f64(), p50: pick(0.5), p99: pick(0.99) }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
 
 #[tokio::main]
 async fn main() {
@@ -101,13 +53,13 @@ async fn main() {
                     let mut session = Mcp::new(&url, Some(&token));
                     session.initialize().await;
                     let session = Arc::new(Mutex::new(session));
-                    move || {
+                    work(move || {
                         let (session, tool, args) = (session.clone(), tool.clone(), args.clone());
-                        Box::pin(async move {
+                        async move {
                             let result = session.lock().await.call(&tool, args).await;
                             assert_eq!(result["isError"], false);
-                        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-                    }
+                        }
+                    })
                 }
             })
             .await;
@@ -116,12 +68,12 @@ async fn main() {
                 async move {
                     let client = Arc::new(connect(&sidecar_database_url()).await);
                     let statement = client.prepare(&sql).await.unwrap();
-                    move || {
+                    work(move || {
                         let (client, statement) = (client.clone(), statement.clone());
-                        Box::pin(async move {
+                        async move {
                             let _: serde_json::Value = client.query_one(&statement, &[&account_id]).await.unwrap().get(0);
-                        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-                    }
+                        }
+                    })
                 }
             })
             .await;
@@ -139,17 +91,17 @@ async fn main() {
         async move {
             let client = Arc::new(connect(&sidecar_database_url()).await);
             let statement = client.prepare(sql).await.unwrap();
-            move || {
+            work(move || {
                 let (client, statement, token, resource) = (client.clone(), statement.clone(), token.clone(), resource.clone());
-                Box::pin(async move {
+                async move {
                     if statement.params().is_empty() {
                         client.query_one(&statement, &[]).await.unwrap();
                     } else {
                         let rows = client.query(&statement, &[&token, &resource, &None::<String>]).await.unwrap();
                         assert_eq!(rows.len(), 1);
                     }
-                }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-            }
+                }
+            })
         }
     };
     let token_check = measure(1, || check("SELECT * FROM quarry.check_mcp_request($1, $2, $3)")).await;

@@ -162,6 +162,7 @@ pub fn database_url_with(user: Option<(&str, &str)>, database: Option<&str>) -> 
     format!("{scheme}://{credentials}@{host}/{}", database.unwrap_or(db))
 }
 
+pub mod bench;
 pub mod fake_model;
 pub mod mcp;
 pub mod oauth;

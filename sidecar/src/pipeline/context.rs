@@ -310,9 +310,16 @@ pub fn samples_query(tables: &[Table]) -> Option<String> {
 }
 
 /// Reads what answering `question` about a dataset needs, as the account may see it: the dataset,
-/// a summary of every collection (to rank them), the chosen collections in full, and the values
-/// of their small text columns.
-pub async fn gather(state: &AppState, account_id: i64, dataset_id: i64, question: &str) -> Result<Context, ToolError> {
+/// a summary of every collection (to rank them), the chosen collections in full, and (when
+/// `values` says so for the context) the values of their small text columns, which take a scan
+/// of each table to read.
+pub async fn gather(
+    state: &AppState,
+    account_id: i64,
+    dataset_id: i64,
+    question: &str,
+    values: impl Fn(&Context) -> bool,
+) -> Result<Context, ToolError> {
     let qc: QuestionContext = call(state, "SELECT quarry.question_context($1, $2)", &[&account_id, &dataset_id]).await?;
     let mut summary: Vec<Collection> = Vec::new();
     for page in 0..CATALOG_PAGES {
@@ -339,8 +346,11 @@ pub async fn gather(state: &AppState, account_id: i64, dataset_id: i64, question
     let rank = |t: &Table| chosen.iter().position(|c| *c == format!("{}.{}", t.schema, t.name)).unwrap_or(usize::MAX);
     let mut tables = tables(full.collections, &BTreeMap::new());
     tables.sort_by_key(rank);
-    fill_samples(state, account_id, &qc.runtime, &mut tables).await;
-    Ok(Context { dataset: qc.runtime, tables, glossary: qc.glossary, examples: qc.examples })
+    let mut ctx = Context { dataset: qc.runtime, tables, glossary: qc.glossary, examples: qc.examples };
+    if values(&ctx) {
+        fill_samples(state, account_id, &ctx.dataset, &mut ctx.tables).await;
+    }
+    Ok(ctx)
 }
 
 /// Fills in the distinct values of small text columns, read under the account's role (so only

@@ -44,8 +44,14 @@ pub async fn resolve(
         (None, Some(c)) => return Ok((c, Choice::Conversation)),
         (None, None) => {}
     }
-    let list: DatasetList =
-        call(state, "SELECT quarry.list_datasets($1, 'summary', NULL, 1000, 0)", &[&account_id]).await?;
+    // Which datasets there are first (cheap); their collections only when there is a choice.
+    let names: DatasetList = call(state, "SELECT quarry.list_datasets($1, 'names', NULL, 1, 0)", &[&account_id]).await?;
+    let usable = names.datasets.iter().filter(|d| d.unavailable.is_none()).count();
+    let list: DatasetList = if usable > 1 {
+        call(state, "SELECT quarry.list_datasets($1, 'summary', NULL, 1000, 0)", &[&account_id]).await?
+    } else {
+        names
+    };
     let usable: Vec<_> = list.datasets.iter().filter(|d| d.unavailable.is_none()).collect();
     match usable.as_slice() {
         [] => Err(ToolError::Forbidden(

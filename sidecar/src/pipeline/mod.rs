@@ -164,24 +164,36 @@ pub struct Outcome {
     pub image: Option<Vec<u8>>,
 }
 
-/// One run of the pipeline: who asks, the conversation it writes to, the dataset's limits, the
-/// row cap and where progress goes.
+/// One run of the pipeline: who asks, the dataset's limits, the row cap, where progress goes, and
+/// the blocks the run has produced so far (saved together, in one transaction, when it ends).
 struct Run<'a> {
     state: &'a AppState,
     account_id: i64,
-    conversation_id: i64,
     dataset: context::Runtime,
     max_rows: i32,
     lang: Lang,
     progress: &'a dyn Progress,
+    blocks: std::sync::Mutex<Vec<Value>>,
 }
 
 impl Run<'_> {
-    /// Appends a block to the conversation.
-    async fn add(&self, kind: &str, content: Value) -> Result<(), ToolError> {
+    /// Adds a block to the turn being recorded.
+    fn add(&self, kind: &str, content: Value) {
+        self.blocks.lock().unwrap_or_else(|e| e.into_inner()).push(json!({ "kind": kind, "content": content }));
+    }
+
+    /// Saves the turn's blocks to the conversation continued (or to a new one, titled after the
+    /// question) and returns the conversation's id.
+    async fn save(&self, conversation_id: Option<i64>, title: &str) -> Result<i64, ToolError> {
+        let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
         let db = self.state.pool.get().await?;
-        db.execute("SELECT quarry.add_block($1, $2, $3, $4)", &[&self.account_id, &self.conversation_id, &kind, &content]).await?;
-        Ok(())
+        let row = db
+            .query_one(
+                "SELECT quarry.save_turn($1, $2, $3, $4, $5)",
+                &[&self.account_id, &self.dataset.id, &conversation_id, &title, &blocks],
+            )
+            .await?;
+        Ok(row.get(0))
     }
 
     async fn report(&self, step: Step) {
@@ -190,18 +202,18 @@ impl Run<'_> {
 
     /// Runs one attempt of SQL and stores it: the SQL block, then its result or its error.
     async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, ToolError> {
-        self.add("sql", json!({ "sql": sql, "attempt": number, "model": writer })).await?;
+        self.add("sql", json!({ "sql": sql, "attempt": number, "model": writer }));
         self.report(Step::Run).await;
         let ran = check_and_run(self.state, self.account_id, sql, &self.dataset, self.max_rows).await?;
         match ran {
             Ran::Rows(result) => {
-                self.add("result", result_block(&result)).await?;
+                self.add("result", result_block(&result));
                 answer.attempts.push(Attempt { sql: sql.to_string(), error: None, stage: None });
                 answer.sql = Some(sql.to_string());
                 Ok(Ok(result))
             }
             Ran::Refused { stage, reason } => {
-                self.add("error", json!({ "stage": stage, "message": reason, "attempt": number })).await?;
+                self.add("error", json!({ "stage": stage, "message": reason, "attempt": number }));
                 answer.attempts.push(Attempt { sql: sql.to_string(), error: Some(reason.clone()), stage: Some(stage.to_string()) });
                 Ok(Err(reason))
             }
@@ -230,17 +242,6 @@ async fn require_role(state: &AppState, account_id: i64) -> Result<(), ToolError
     let db = state.pool.get().await?;
     db.query_one("SELECT quarry.account_role($1)", &[&account_id]).await?;
     Ok(())
-}
-
-/// The conversation a run writes to: the one continued, or a new one titled after the question.
-async fn conversation(state: &AppState, account_id: i64, history: &Option<History>, dataset_id: i64, title: &str) -> Result<i64, ToolError> {
-    match history {
-        Some(h) => Ok(h.conversation_id),
-        None => {
-            let db = state.pool.get().await?;
-            Ok(db.query_one("SELECT quarry.start_conversation($1, $2, $3)", &[&account_id, &dataset_id, &title]).await?.get(0))
-        }
-    }
 }
 
 /// The row cap: what the caller asked for, never more than the dataset allows.
@@ -321,30 +322,42 @@ pub async fn ask(state: &AppState, account_id: i64, request: Ask, progress: &dyn
         dataset::resolve(state, account_id, request.dataset_id, history.as_ref().map(|h| h.dataset_id), &request.question).await?;
 
     progress.report(Step::Schema.number(), Step::TOTAL, t(lang, Step::Schema.key(), &[])).await;
-    let ctx = context::gather(state, account_id, dataset_id, &request.question).await?;
     let (writer, model) = writer_for(state, account_id, dataset_id).await?;
+    // A model is shown the values of small columns; the planner needs them only when the question
+    // has words that might be values.
+    let needs_values = |ctx: &Context| match writer {
+        Writer::Model(_) => true,
+        Writer::Planner => planner::needs_values(&request.question, ctx),
+    };
+    let ctx = context::gather(state, account_id, dataset_id, &request.question, needs_values).await?;
     let run = Run {
         state,
         account_id,
-        conversation_id: conversation(state, account_id, &history, dataset_id, &request.question).await?,
         dataset: ctx.dataset.clone(),
         max_rows: row_cap(request.max_rows, ctx.dataset.row_limit),
         lang,
         progress,
+        blocks: Default::default(),
     };
-    run.add("question", json!({ "text": request.question, "lang": lang })).await?;
+    run.add("question", json!({ "text": request.question, "lang": lang }));
     let mut answer = Answer::new(&run, choice, request.question.clone(), Some(model));
-    let turns = history.map(|h| h.turns).unwrap_or_default();
+    let turns = history.as_ref().map(|h| h.turns.clone()).unwrap_or_default();
 
     run.report(Step::Sql).await;
-    let result = match &writer {
-        Writer::Planner => by_planner(&run, &ctx, &turns, &mut answer).await?,
-        Writer::Model(m) => by_model(&run, &ctx, m, &turns, &mut answer).await?,
-    };
-    let image = match result {
-        Some(result) => finish(&run, &writer, result, request.return_image, &mut answer).await?,
-        None => None,
-    };
+    let worked = async {
+        let result = match &writer {
+            Writer::Planner => by_planner(&run, &ctx, &turns, &mut answer).await?,
+            Writer::Model(m) => by_model(&run, &ctx, m, &turns, &mut answer).await?,
+        };
+        match result {
+            Some(result) => finish(&run, &writer, result, request.return_image, &mut answer).await,
+            None => Ok(None),
+        }
+    }
+    .await;
+    // What happened is recorded even when the run ends in an error (a model that did not answer).
+    answer.conversation_id = run.save(history.map(|h| h.conversation_id), &request.question).await?;
+    let image = worked?;
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Outcome { answer, image })
 }
@@ -353,7 +366,8 @@ impl Answer {
     /// An answer about to be worked out.
     fn new(run: &Run<'_>, choice: Choice, question: String, model: Option<ModelRef>) -> Answer {
         Answer {
-            conversation_id: run.conversation_id,
+            // Known once the turn is saved.
+            conversation_id: 0,
             dataset: DatasetRef { id: run.dataset.id, name: run.dataset.name.clone() },
             dataset_choice: choice,
             question,
@@ -401,7 +415,7 @@ async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], a
             Ok(reply) => reply,
             Err(e) => {
                 let message = format!("The model \"{}\" did not answer: {e}.", model.config.name);
-                run.add("error", json!({ "stage": "model", "message": message, "attempt": number })).await?;
+                run.add("error", json!({ "stage": "model", "message": message, "attempt": number }));
                 return Err(ToolError::Upstream(format!("{message} Try again in a moment, or ask your administrator to check it.")));
             }
         };
@@ -422,14 +436,14 @@ async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], a
 }
 
 async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, suggestions: Vec<String>) -> Result<(), ToolError> {
-    run.add("error", json!({ "stage": "plan", "message": reason })).await?;
+    run.add("error", json!({ "stage": "plan", "message": reason }));
     let mut text = reason.clone();
     if !suggestions.is_empty() {
         text.push(' ');
         text.push_str(&t(answer.lang, "try_these", &[]));
         text.push_str(&suggestions.iter().map(|s| format!(" {s}")).collect::<Vec<_>>().join(";"));
     }
-    run.add("analysis", json!({ "text": text, "source": "builtin" })).await?;
+    run.add("analysis", json!({ "text": text, "source": "builtin" }));
     answer.status = Status::NotConfident;
     answer.analysis = reason;
     answer.suggestions = suggestions;
@@ -440,7 +454,7 @@ async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, sugge
 async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, ToolError> {
     run.report(Step::Chart).await;
     let chart = chart::choose(&result, &answer.question, &answer.question);
-    run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null)).await?;
+    run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null));
     let image = match (&run.state.chart_font, return_image) {
         (Some(font), true) => {
             let (font, chart, result, title) = (font.clone(), chart.clone(), result.clone(), answer.question.clone());
@@ -463,7 +477,7 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
         }
         Writer::Planner => (analysis::describe(&result, &chart, run.lang), "builtin"),
     };
-    run.add("analysis", json!({ "text": text, "source": source })).await?;
+    run.add("analysis", json!({ "text": text, "source": source }));
     answer.analysis = text;
     answer.chart = Some(chart);
     answer.result = Some(result);
@@ -485,21 +499,26 @@ pub async fn run_sql(state: &AppState, account_id: i64, request: RunSql, progres
     let run = Run {
         state,
         account_id,
-        conversation_id: conversation(state, account_id, &history, dataset_id, &question).await?,
         max_rows: row_cap(request.max_rows, dataset.row_limit),
         dataset,
         lang,
         progress,
+        blocks: Default::default(),
     };
-    run.add("question", json!({ "text": question, "lang": lang })).await?;
-    let mut answer = Answer::new(&run, choice, question, None);
-    let image = match run.attempt(request.sql.trim(), 1, "caller", &mut answer).await? {
-        Ok(result) => finish(&run, &Writer::Planner, result, request.return_image, &mut answer).await?,
-        Err(_) => {
-            answer.status = Status::Failed;
-            None
+    run.add("question", json!({ "text": question, "lang": lang }));
+    let mut answer = Answer::new(&run, choice, question.clone(), None);
+    let worked = async {
+        match run.attempt(request.sql.trim(), 1, "caller", &mut answer).await? {
+            Ok(result) => finish(&run, &Writer::Planner, result, request.return_image, &mut answer).await,
+            Err(_) => {
+                answer.status = Status::Failed;
+                Ok(None)
+            }
         }
-    };
+    }
+    .await;
+    answer.conversation_id = run.save(history.map(|h| h.conversation_id), &question).await?;
+    let image = worked?;
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Outcome { answer, image })
 }

@@ -418,6 +418,24 @@ fn bind(ctx: &Context, intent: &Intent, base: usize, question: &str, lang: Lang)
     Binding { base, reach, measure, measured, group, time, filters, score, problem }
 }
 
+/// Whether the values of small text columns could help: the question has words that no table,
+/// column or glossary term explains ("web", "EMEA", "Tokyo" may be values), or words in a script
+/// the planner reads by keyword only. Reading values takes a scan of each table, so a question
+/// that names only tables and columns does without.
+pub fn needs_values(question: &str, ctx: &Context) -> bool {
+    if !question.is_ascii() {
+        return true;
+    }
+    let intent = read(question);
+    let mut known: HashSet<String> = ctx
+        .tables
+        .iter()
+        .flat_map(|t| stems_of(&t.name).into_iter().chain(t.columns.iter().flat_map(|c| stems_of(&c.name))))
+        .collect();
+    known.extend(ctx.glossary.iter().flat_map(|g| std::iter::once(&g.term).chain(&g.synonyms)).flat_map(|t| words(t)).map(|w| stem(&w)));
+    !unaccounted(&intent.content, &known).is_empty()
+}
+
 /// Words of a question that nothing in a binding accounts for: answering anyway would ignore
 /// them, so the planner says it is not sure instead. (Chinese and Korean questions are read for
 /// their keywords only, so their characters are not held against them.)
@@ -582,5 +600,94 @@ pub fn plan(question: &str, ctx: &Context, history: &[String], lang: Lang) -> Pl
                 suggestions: suggestions(ctx, lang),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::context::{Column, ForeignKey, Runtime};
+
+    fn column(name: &str, type_name: &str, values: &[&str]) -> Column {
+        Column {
+            name: name.into(),
+            type_name: type_name.into(),
+            comment: None,
+            distinct_values: None,
+            primary_key: name == "id",
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    fn fk(column: &str, table: &str) -> ForeignKey {
+        ForeignKey { columns: vec![column.into()], schema: "shop".into(), table: table.into(), ref_columns: vec!["id".into()] }
+    }
+
+    fn table(name: &str, columns: Vec<Column>, foreign_keys: Vec<ForeignKey>) -> Table {
+        Table { schema: "shop".into(), name: name.into(), kind: "table".into(), comment: None, record_count: Some(100), columns, primary_key: vec!["id".into()], foreign_keys }
+    }
+
+    fn shop() -> Context {
+        Context {
+            dataset: Runtime { id: 1, name: "Shop".into(), description: None, row_limit: 1000, timeout_ms: 15000, search_path: None },
+            tables: vec![
+                table(
+                    "orders",
+                    vec![
+                        column("id", "integer", &[]),
+                        column("region_id", "integer", &[]),
+                        column("ordered_at", "timestamp with time zone", &[]),
+                        column("status", "text", &["cancelled", "placed"]),
+                        column("channel", "text", &["store", "web"]),
+                        column("total_amount", "numeric(12,2)", &[]),
+                    ],
+                    vec![fk("region_id", "regions")],
+                ),
+                table("regions", vec![column("id", "integer", &[]), column("code", "text", &["EMEA", "NA"]), column("name", "text", &[])], vec![]),
+            ],
+            glossary: Vec::new(),
+            examples: Vec::new(),
+        }
+    }
+
+    fn sql(question: &str, history: &[&str]) -> String {
+        let history: Vec<String> = history.iter().map(|h| h.to_string()).collect();
+        match plan(question, &shop(), &history, Lang::En) {
+            Planned::Sql(p) => p.sql,
+            Planned::NotConfident { reason, .. } => panic!("{question}: {reason}"),
+        }
+    }
+
+    #[test]
+    fn common_questions_become_sql() {
+        assert_eq!(sql("How many orders are there?", &[]), "SELECT count(*) AS orders\n  FROM shop.orders t0");
+        let by_region = sql("Total amount of orders by region", &[]);
+        assert!(by_region.contains("sum(t0.total_amount) AS total_amount") && by_region.contains("JOIN shop.regions t1 ON t1.id = t0.region_id"), "{by_region}");
+        let filtered = sql("How many web orders were cancelled last month?", &[]);
+        assert!(filtered.contains("t0.channel = 'web'") && filtered.contains("t0.status = 'cancelled'") && filtered.contains("interval '1 month'"), "{filtered}");
+        let placed = sql("How many orders were placed in 2025?", &[]);
+        assert!(!placed.contains("'placed'") && placed.contains("DATE '2025-01-01'"), "{placed}");
+        let top = sql("Top 3 channels by total amount", &[]);
+        assert!(top.ends_with("ORDER BY 2 DESC\n LIMIT 3"), "{top}");
+        let follow_up = sql("and by channel?", &["How many orders are there?"]);
+        assert!(follow_up.contains("t0.channel AS channel") && follow_up.contains("count(*)"), "{follow_up}");
+    }
+
+    #[test]
+    fn unknown_words_are_not_guessed() {
+        for question in ["What is the weather in Paris?", "How many orders did Bob place?", "Average salary by department"] {
+            assert!(matches!(plan(question, &shop(), &[], Lang::En), Planned::NotConfident { .. }), "{question}");
+        }
+        let Planned::NotConfident { reason, suggestions } = plan("What is the weather?", &shop(), &[], Lang::ZhCn) else { panic!() };
+        assert!(reason.contains("Shop") && reason.starts_with("我无法"), "{reason}");
+        assert!(suggestions.iter().any(|s| s.contains("orders")), "{suggestions:?}");
+    }
+
+    #[test]
+    fn values_are_read_only_when_a_word_might_be_one() {
+        assert!(!needs_values("How many orders by region?", &shop()));
+        assert!(!needs_values("Total amount of orders sold by channel last month", &shop()));
+        assert!(needs_values("How many web orders?", &shop()));
+        assert!(needs_values("EMEA 的订单有多少个？", &shop()));
     }
 }

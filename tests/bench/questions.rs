@@ -1,0 +1,135 @@
+//! Question benchmark (`./dev bench questions`), against a release sidecar and the demo data:
+//! - the pipeline's own overhead: run_query with the built-in planner beside running the SQL it
+//!   wrote directly (read-only transaction, the same role) through tokio-postgres;
+//! - run_sql throughput, p50 and p99 at concurrency 1 and 16 for `SELECT 1` and an aggregate over
+//!   the orders, beside pgbench running the same SQL on the same database.
+//! All in the same run. Not a test: it asserts nothing about time.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quarry_e2e::bench::{RUN_FOR, Stats, measure, ms, work};
+use quarry_e2e::mcp::Mcp;
+use quarry_e2e::oauth::tokens_for;
+use quarry_e2e::{Sidecar, account, admin_conninfo, connect, required_env};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+/// An MCP session per worker calling one tool with the same arguments.
+async fn tool_worker(url: String, token: String, tool: &'static str, arguments: Value) -> quarry_e2e::bench::Work {
+    let mut session = Mcp::new(&url, Some(&token));
+    session.initialize().await;
+    let session = Arc::new(Mutex::new(session));
+    work(move || {
+        let (session, arguments) = (session.clone(), arguments.clone());
+        async move {
+            let result = session.lock().await.call(tool, arguments).await;
+            assert_eq!(result["isError"], false, "{result}");
+        }
+    })
+}
+
+/// A connection per worker running `sql` as the role in a read-only transaction, as Quarry does
+/// (but without Quarry); `serial` turns off parallel workers, which PostgreSQL never uses for a
+/// query read through a cursor, as Quarry's executor reads it (to stop at its caps).
+async fn direct_worker(role: &'static str, sql: String, serial: bool) -> quarry_e2e::bench::Work {
+    let client = Arc::new(connect(&admin_conninfo()).await);
+    let workers = if serial { "SET LOCAL max_parallel_workers_per_gather = 0;" } else { "" };
+    work(move || {
+        let (client, sql) = (client.clone(), sql.clone());
+        async move {
+            client
+                .batch_execute(&format!("BEGIN READ ONLY; SET LOCAL ROLE {role}; {workers} {sql}; ROLLBACK"))
+                .await
+                .unwrap();
+        }
+    })
+}
+
+/// pgbench running `sql` with `clients` connections for RUN_FOR; latencies from its per-transaction log.
+fn pgbench(sql: &str, clients: usize) -> Stats {
+    let dir = std::env::temp_dir().join(format!("quarry-pgbench-{}-{clients}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script.sql");
+    std::fs::write(&script, format!("{sql};\n")).unwrap();
+    let conninfo = admin_conninfo();
+    let output = std::process::Command::new(required_env("QUARRY_BENCH_PGBENCH"))
+        .args(["-n", "-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &RUN_FOR.as_secs().to_string()])
+        .args(["-f", script.to_str().unwrap(), "-l", "--log-prefix", dir.join("log").to_str().unwrap(), &conninfo])
+        .output()
+        .expect("run pgbench");
+    assert!(output.status.success(), "pgbench: {}", String::from_utf8_lossy(&output.stderr));
+    let latencies = read_pgbench_logs(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    Stats::from_latencies(latencies, RUN_FOR)
+}
+
+/// Per-transaction latencies (the third field, in microseconds) from pgbench's log files.
+fn read_pgbench_logs(dir: &Path) -> Vec<Duration> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.file_name().unwrap().to_string_lossy().starts_with("log") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Some(us) = line.split_whitespace().nth(2).and_then(|f| f.parse::<u64>().ok()) {
+                out.push(Duration::from_micros(us));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let sidecar = Sidecar::start_with(&[("QUARRY_LOG", "warn,quarry_sidecar::server=info"), ("QUARRY_DB_POOL_SIZE", "32")]).await;
+    let (_, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
+    let (tokens, _) = tokens_for(&sidecar.base_url, &email, &password, None).await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    let url = sidecar.url("/mcp");
+
+    println!();
+    println!("run_query with the built-in planner (release sidecar) beside the SQL it wrote, run directly as the same");
+    println!("role in a read-only transaction, with PostgreSQL's parallel workers and without (as a cursor runs it);");
+    println!("p50 of each at concurrency 1, {}s each; overhead = run_query - serial SQL", RUN_FOR.as_secs());
+    println!();
+    println!("{:<40} | {:>10} {:>10} | {:>10} {:>10} | {:>10}", "question", "run_query", "p99", "SQL", "serial SQL", "overhead");
+    let questions = ["How many orders are there?", "Total amount of orders by region", "Orders by month in 2025", "Top 5 products by quantity sold"];
+    let mut probe = Mcp::new(&url, Some(&token));
+    probe.initialize().await;
+    for question in questions {
+        let answer = probe.ok("run_query", json!({ "question": question })).await;
+        let sql = answer["sql"].as_str().expect("the planner answers the benchmark's questions").to_string();
+        let pipeline = measure(1, || tool_worker(url.clone(), token.clone(), "run_query", json!({ "question": question }))).await;
+        let direct = measure(1, || direct_worker("retail_analyst", sql.clone(), false)).await;
+        let serial = measure(1, || direct_worker("retail_analyst", sql.clone(), true)).await;
+        println!(
+            "{question:<40} | {:>10} {:>10} | {:>10} {:>10} | {:>7.2} ms",
+            ms(pipeline.p50), ms(pipeline.p99), ms(direct.p50), ms(serial.p50),
+            (pipeline.p50.as_secs_f64() - serial.p50.as_secs_f64()) * 1000.0
+        );
+    }
+
+    println!();
+    println!("run_sql over MCP (check, read-only transaction as the account's role, caps, conversation blocks, chart,");
+    println!("analysis, audit) beside pgbench running the same SQL on the same database; {}s each", RUN_FOR.as_secs());
+    println!();
+    println!("{:<10} {:>4} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} | {:>9}", "query", "conc", "run_sql/s", "p50", "p99", "pgbench/s", "p50", "p99", "p50 ratio");
+    let aggregate = "SELECT channel, count(*) AS orders, sum(total_amount) AS amount FROM retail.orders GROUP BY channel";
+    for (name, sql) in [("SELECT 1", "SELECT 1"), ("aggregate", aggregate)] {
+        for concurrency in [1usize, 16] {
+            let quarry = measure(concurrency, || tool_worker(url.clone(), token.clone(), "run_sql", json!({ "sql": sql }))).await;
+            let bench = tokio::task::spawn_blocking(move || pgbench(sql, concurrency)).await.unwrap();
+            println!(
+                "{name:<10} {concurrency:>4} | {:>9.0} {:>9} {:>9} | {:>9.0} {:>9} {:>9} | {:>8.1}×",
+                quarry.rps, ms(quarry.p50), ms(quarry.p99), bench.rps, ms(bench.p50), ms(bench.p99),
+                quarry.p50.as_secs_f64() / bench.p50.as_secs_f64()
+            );
+        }
+    }
+    println!();
+    println!("aggregate: {aggregate}");
+}
