@@ -35,6 +35,20 @@ pub struct Column {
     pub type_name: String,
 }
 
+#[cfg(test)]
+impl QueryResult {
+    /// A whole result from (name, type) columns and rows, for tests.
+    pub fn of(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> QueryResult {
+        QueryResult {
+            columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), type_name: t.to_string() }).collect(),
+            row_count: rows.len() as i64,
+            rows,
+            truncated: false,
+            truncated_by: None,
+        }
+    }
+}
+
 /// Why a query did not run or did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {

@@ -138,19 +138,8 @@ fn trend(result: &QueryResult, x: usize, y: usize, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::Column;
     use crate::pipeline::chart::choose;
     use serde_json::json;
-
-    fn result(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> QueryResult {
-        QueryResult {
-            columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), type_name: t.to_string() }).collect(),
-            row_count: rows.len() as i64,
-            rows,
-            truncated: false,
-            truncated_by: None,
-        }
-    }
 
     #[test]
     fn numbers_read_well() {
@@ -162,10 +151,10 @@ mod tests {
 
     #[test]
     fn analyses_follow_the_numbers() {
-        let one = result(&[("orders", "bigint")], vec![vec![json!(120000)]]);
+        let one = QueryResult::of(&[("orders", "bigint")], vec![vec![json!(120000)]]);
         assert_eq!(describe(&one, &choose(&one, "", ""), Lang::En), "orders: 120,000.");
 
-        let regions = result(&[("region", "text"), ("revenue", "numeric")], vec![
+        let regions = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![
             vec![json!("NA"), json!(300)], vec![json!("EMEA"), json!(100)], vec![json!("APAC"), json!(100.5)],
         ]);
         let text = describe(&regions, &choose(&regions, "revenue by region", ""), Lang::En);
@@ -173,7 +162,7 @@ mod tests {
         let pie = describe(&regions, &choose(&regions, "share of revenue by region", ""), Lang::En);
         assert!(pie.ends_with("NA accounts for 59.9% of the total 500.5."), "{pie}");
 
-        let months = result(&[("month", "date"), ("orders", "bigint")], vec![
+        let months = QueryResult::of(&[("month", "date"), ("orders", "bigint")], vec![
             vec![json!("2025-01-01"), json!(100)], vec![json!("2025-02-01"), json!(150)], vec![json!("2025-03-01"), json!(120)],
         ]);
         let text = describe(&months, &choose(&months, "orders by month", ""), Lang::En);
@@ -181,7 +170,7 @@ mod tests {
         let zh = describe(&months, &choose(&months, "", ""), Lang::ZhCn);
         assert!(zh.contains("增长 20.0%"), "{zh}");
 
-        let empty = result(&[("orders", "bigint")], vec![]);
+        let empty = QueryResult::of(&[("orders", "bigint")], vec![]);
         assert_eq!(describe(&empty, &choose(&empty, "", ""), Lang::KoKr), "쿼리 결과가 없습니다.");
     }
 }

@@ -226,36 +226,25 @@ fn build(kind: Kind, x: Option<String>, y: Option<String>, series: Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::Column;
-
-    fn result(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> QueryResult {
-        QueryResult {
-            columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), type_name: t.to_string() }).collect(),
-            row_count: rows.len() as i64,
-            rows,
-            truncated: false,
-            truncated_by: None,
-        }
-    }
 
     #[test]
     fn shapes_pick_charts() {
-        let one = result(&[("orders", "bigint")], vec![vec![json!(120000)]]);
+        let one = QueryResult::of(&[("orders", "bigint")], vec![vec![json!(120000)]]);
         assert_eq!(choose(&one, "how many orders", "t").kind, Kind::SingleValue);
 
-        let by_region = result(&[("region", "text"), ("revenue", "numeric")], vec![vec![json!("EMEA"), json!(10.5)], vec![json!("NA"), json!(20)]]);
+        let by_region = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![vec![json!("EMEA"), json!(10.5)], vec![json!("NA"), json!(20)]]);
         let bar = choose(&by_region, "revenue by region", "t");
         assert_eq!((bar.kind, bar.x.as_deref(), bar.y.as_deref()), (Kind::Bar, Some("region"), Some("revenue")));
         assert_eq!(bar.spec["mark"]["type"], "bar");
         assert_eq!(bar.spec["data"]["values"][1]["region"], "NA");
         assert_eq!(choose(&by_region, "share of revenue by region", "t").kind, Kind::Pie);
 
-        let monthly = result(&[("month", "date"), ("orders", "bigint")], vec![vec![json!("2025-01-01"), json!(3)], vec![json!("2025-02-01"), json!(5)]]);
+        let monthly = QueryResult::of(&[("month", "date"), ("orders", "bigint")], vec![vec![json!("2025-01-01"), json!(3)], vec![json!("2025-02-01"), json!(5)]]);
         let line = choose(&monthly, "orders by month", "t");
         assert_eq!(line.kind, Kind::Line);
         assert_eq!(line.spec["encoding"]["x"]["type"], "temporal");
 
-        let names = result(&[("name", "text"), ("email", "text")], vec![vec![json!("a"), json!("b")]]);
+        let names = QueryResult::of(&[("name", "text"), ("email", "text")], vec![vec![json!("a"), json!("b")]]);
         assert_eq!(choose(&names, "customers", "t").kind, Kind::Table);
         assert!(choose(&names, "customers", "t").spec.is_empty());
     }

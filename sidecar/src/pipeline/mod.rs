@@ -311,15 +311,30 @@ async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Resul
     Ok((Writer::Model(Box::new(model)), reference))
 }
 
+/// The first step of every run: the account may ask (or the run stops with the reason), the
+/// conversation continued (if any), and the dataset, resolved from `text`.
+async fn begin(
+    state: &AppState,
+    account_id: i64,
+    dataset_id: Option<i64>,
+    conversation_id: Option<i64>,
+    text: &str,
+    lang: Lang,
+    progress: &dyn Progress,
+) -> Result<(Option<History>, i64, Choice), ToolError> {
+    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
+    require_role(state, account_id).await?;
+    let history = history(state, account_id, conversation_id).await?;
+    let (dataset_id, choice) = dataset::resolve(state, account_id, dataset_id, history.as_ref().map(|h| h.dataset_id), text).await?;
+    Ok((history, dataset_id, choice))
+}
+
 /// Answers a question.
 pub async fn ask(state: &AppState, account_id: i64, request: Ask, progress: &dyn Progress) -> Result<Outcome, ToolError> {
     let started = Instant::now();
     let lang = request.lang;
-    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
-    require_role(state, account_id).await?;
-    let history = history(state, account_id, request.conversation_id).await?;
-    let (dataset_id, choice) =
-        dataset::resolve(state, account_id, request.dataset_id, history.as_ref().map(|h| h.dataset_id), &request.question).await?;
+    let (history, dataset_id, choice) =
+        begin(state, account_id, request.dataset_id, request.conversation_id, &request.question, lang, progress).await?;
 
     progress.report(Step::Schema.number(), Step::TOTAL, t(lang, Step::Schema.key(), &[])).await;
     let (writer, model) = writer_for(state, account_id, dataset_id).await?;
@@ -489,11 +504,8 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
 pub async fn run_sql(state: &AppState, account_id: i64, request: RunSql, progress: &dyn Progress) -> Result<Outcome, ToolError> {
     let started = Instant::now();
     let lang = request.lang;
-    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
-    require_role(state, account_id).await?;
-    let history = history(state, account_id, request.conversation_id).await?;
-    let (dataset_id, choice) =
-        dataset::resolve(state, account_id, request.dataset_id, history.as_ref().map(|h| h.dataset_id), &request.sql).await?;
+    let (history, dataset_id, choice) =
+        begin(state, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
     let dataset: context::Runtime = call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&account_id, &dataset_id]).await?;
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {

@@ -376,20 +376,13 @@ fn table(c: &mut Canvas, result: &QueryResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::Column;
     use crate::pipeline::chart::choose;
     use serde_json::json;
 
     #[test]
     fn charts_render_to_png() {
         let font = load_font(None).unwrap().expect("DejaVu Sans (fonts-dejavu-core, installed by scripts/deps.sh)");
-        let result = QueryResult {
-            columns: vec![Column { name: "region".into(), type_name: "text".into() }, Column { name: "revenue".into(), type_name: "numeric".into() }],
-            rows: vec![vec![json!("EMEA"), json!(10.5)], vec![json!("North America"), json!(20)]],
-            row_count: 2,
-            truncated: false,
-            truncated_by: None,
-        };
+        let result = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![vec![json!("EMEA"), json!(10.5)], vec![json!("North America"), json!(20)]]);
         for question in ["revenue by region", "share of revenue by region"] {
             let chart = choose(&result, question, question);
             let png = png(&chart, &result, question, &font).expect("a PNG");
