@@ -581,3 +581,56 @@ async fn model_failures_are_clear_tool_errors() {
     assert!(failed["content"][0]["text"].as_str().unwrap().contains("column \"never\" does not exist"), "{failed}");
     assert_eq!(fake.unused(), 0);
 }
+
+#[tokio::test]
+async fn a_big_dataset_gives_a_small_context_that_still_reaches_what_it_needs() {
+    let admin = admin().await;
+    let schema = unique("wide").replace(' ', "_");
+    let mut ddl = format!("CREATE SCHEMA {schema};");
+    for i in 0..30 {
+        ddl.push_str(&format!("CREATE TABLE {schema}.filler_{i:02} (id int PRIMARY KEY, label text, amount numeric);"));
+    }
+    ddl.push_str(&format!(
+        "CREATE TABLE {schema}.families (id int PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE {schema}.items (id int PRIMARY KEY, family_id int NOT NULL REFERENCES {schema}.families, title text);
+         CREATE TABLE {schema}.sales (id int PRIMARY KEY, item_id int NOT NULL REFERENCES {schema}.items, amount numeric NOT NULL);
+         INSERT INTO {schema}.families VALUES (1, 'Tools'), (2, 'Toys'), (3, 'Food');
+         INSERT INTO {schema}.items SELECT i, 1 + i % 3, 'item ' || i FROM generate_series(1, 6) i;
+         INSERT INTO {schema}.sales SELECT s, 1 + s % 6, s * 1.5 FROM generate_series(1, 60) s;
+         GRANT USAGE ON SCHEMA {schema} TO retail_analyst;
+         GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO retail_analyst;
+         ANALYZE {schema}.families, {schema}.items, {schema}.sales;"
+    ));
+    admin.batch_execute(&ddl).await.unwrap();
+    let team = unique("E2E wide");
+    let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
+    let dataset: i64 = admin
+        .query_one("SELECT quarry.create_dataset($1, 'Wide', ARRAY[$2])", &[&team_id, &schema])
+        .await
+        .unwrap()
+        .get(0);
+    let s = Sidecar::start_with(&[("QUARRY_E2E_MODEL_KEY", "sk-e2e")]).await;
+    let (mut mcp, me) = session(&s, Some("retail_analyst"), &[&team]).await;
+
+    // Items are named nowhere in the question, but sales reach families only through them.
+    let question = json!({ "question": "Total amount of sales by families" });
+    let answer = mcp.ok("run_query", question.clone()).await;
+    assert_eq!(answer["status"], "answered", "{answer}");
+    let hand = format!(
+        "SELECT f.name, sum(s.amount) FROM {schema}.sales s JOIN {schema}.items i ON i.id = s.item_id \
+         JOIN {schema}.families f ON f.id = i.family_id GROUP BY 1"
+    );
+    assert_eq!(sorted(answer["result"]["rows"].as_array().unwrap()), sorted(&rows_for(me, &hand).await));
+
+    // A model is shown the relevant tables and their neighbours, not all thirty-three.
+    let fake = FakeModel::start(vec![Reply::openai(&format!("```sql\n{hand}\n```")), Reply::openai("Tools lead.")]).await;
+    use_model(dataset, "openai", "gpt-e2e", &fake.url, Some("QUARRY_E2E_MODEL_KEY"), json!({})).await;
+    let answer = mcp.ok("run_query", question).await;
+    assert_eq!(answer["status"], "answered", "{answer}");
+    let system = fake.requests()[0].body["messages"][0]["content"].as_str().unwrap().to_string();
+    for table in ["sales", "items", "families"] {
+        assert!(system.contains(&format!("{schema}.{table} (table")), "{table} is described:\n{system}");
+    }
+    let fillers = system.matches(&format!("{schema}.filler_")).count();
+    assert!((1..=10).contains(&fillers), "{fillers} filler tables in the prompt:\n{system}");
+}

@@ -245,6 +245,18 @@ pub fn choose(question: &str, summary: &[Collection], glossary: &[GlossaryTerm],
     chosen
 }
 
+/// Foreign-key neighbours a context lacks: the tables its tables reference (at most MAX_TABLES).
+pub fn referenced(tables: &[Table]) -> Vec<String> {
+    let have: HashSet<String> = tables.iter().map(|t| format!("{}.{}", t.schema, t.name)).collect();
+    let mut out: Vec<String> = Vec::new();
+    for name in tables.iter().flat_map(|t| t.foreign_keys.iter().map(|k| format!("{}.{}", k.schema, k.table))) {
+        if !have.contains(&name) && !out.contains(&name) && out.len() < MAX_TABLES {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// Turns full catalog entries into the planner's tables.
 pub fn tables(collections: Vec<Collection>, samples: &BTreeMap<(String, String, String), Vec<String>>) -> Vec<Table> {
     collections
@@ -346,6 +358,18 @@ pub async fn gather(
     let rank = |t: &Table| chosen.iter().position(|c| *c == format!("{}.{}", t.schema, t.name)).unwrap_or(usize::MAX);
     let mut tables = tables(full.collections, &BTreeMap::new());
     tables.sort_by_key(rank);
+    // The tables the chosen ones reference come too (after them), so that a join can reach a
+    // table the question names through one it does not.
+    let neighbours = referenced(&tables);
+    if false && !neighbours.is_empty() {
+        let more: CatalogPage = call(
+            state,
+            "SELECT quarry.catalog($1, $2, 'full', NULL, $3, 0, false, $4)",
+            &[&dataset_id, &account_id, &CATALOG_PAGE, &neighbours],
+        )
+        .await?;
+        tables.extend(self::tables(more.collections, &BTreeMap::new()));
+    }
     let mut ctx = Context { dataset: qc.runtime, tables, glossary: qc.glossary, examples: qc.examples };
     if values(&ctx) {
         fill_samples(state, account_id, &ctx.dataset, &mut ctx.tables).await;
