@@ -33,6 +33,8 @@ cat <<BANNER
 
   Add the MCP server to your client, e.g. Claude Code:
     claude mcp add --transport http quarry $URL/mcp
+  then ask, for example: "How many orders by region?" or "Top 5 products by quantity sold".
+  Questions are answered by the built-in planner (offline, no key).
 
   Stop with ./dev stop; remove everything with ./dev wipe.
 
