@@ -361,7 +361,7 @@ pub async fn gather(
     // The tables the chosen ones reference come too (after them), so that a join can reach a
     // table the question names through one it does not.
     let neighbours = referenced(&tables);
-    if false && !neighbours.is_empty() {
+    if !neighbours.is_empty() {
         let more: CatalogPage = call(
             state,
             "SELECT quarry.catalog($1, $2, 'full', NULL, $3, 0, false, $4)",
