@@ -74,6 +74,18 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
+impl Limits {
+    /// A dataset's statement timeout and a row cap, within the server's bounds (the largest
+    /// timeout and result size it allows).
+    pub fn for_dataset(config: &Config, timeout_ms: i64, max_rows: i32) -> Limits {
+        Limits {
+            max_rows,
+            max_bytes: config.max_result_bytes.min(i32::MAX as usize) as i32,
+            timeout: Duration::from_millis(timeout_ms.max(100) as u64).min(config.max_statement_timeout),
+        }
+    }
+}
+
 pub fn pool(config: &Config) -> Result<Pool, String> {
     let url = config.query_database_url.as_deref().unwrap_or(&config.database_url);
     let mut pg: tokio_postgres::Config = url.parse().map_err(|e| format!("QUARRY_QUERY_DATABASE_URL: {e}"))?;

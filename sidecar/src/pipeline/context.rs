@@ -218,11 +218,11 @@ pub fn relevance(question: &HashSet<String>, collection: &Collection, glossary: 
             score += 2.0 * overlap;
         }
     }
-    // Small dimension tables stay cheap to include; prefer real tables and views alike.
     score
 }
 
-/// Picks the collections a question needs: the most relevant, then those they reference.
+/// Picks the collections a question needs: a small dataset whole, else the most relevant (or,
+/// when nothing is, the largest). `gather` adds the tables these reference.
 pub fn choose(question: &str, summary: &[Collection], glossary: &[GlossaryTerm], examples: &[Example]) -> Vec<String> {
     let q: HashSet<String> = words(question).iter().map(|w| stem(w)).collect();
     let mut ranked: Vec<(f64, &Collection)> =

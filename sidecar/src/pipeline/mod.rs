@@ -15,7 +15,7 @@ pub mod planner;
 pub mod providers;
 pub mod render;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,11 @@ impl Step {
 
     /// How many steps a pipeline run reports.
     pub const TOTAL: u32 = 6;
+
+    /// Tells `progress` this step has begun, in the asker's language.
+    async fn report(self, progress: &dyn Progress, lang: Lang) {
+        progress.report(self.number(), Step::TOTAL, t(lang, self.key(), &[])).await;
+    }
 }
 
 /// Where progress goes (an MCP client's progress notifications, or nowhere).
@@ -197,7 +202,7 @@ impl Run<'_> {
     }
 
     async fn report(&self, step: Step) {
-        self.progress.report(step.number(), Step::TOTAL, t(self.lang, step.key(), &[])).await;
+        step.report(self.progress, self.lang).await;
     }
 
     /// Runs one attempt of SQL and stores it: the SQL block, then its result or its error.
@@ -265,11 +270,7 @@ async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &c
     if let Some(reason) = refusal {
         return Ok(Ran::Refused { stage: "check", reason });
     }
-    let limits = Limits {
-        max_rows,
-        max_bytes: state.config.max_result_bytes.min(i32::MAX as usize) as i32,
-        timeout: Duration::from_millis(dataset.timeout_ms.max(100) as u64).min(state.config.max_statement_timeout),
-    };
+    let limits = Limits::for_dataset(&state.config, dataset.timeout_ms, max_rows);
     match executor::run(&state.query_pool, account_id, sql, dataset.search_path.as_deref(), limits).await {
         Ok((result, _)) => Ok(Ran::Rows(result)),
         Err(ExecError::Unavailable) => Err(ToolError::Unavailable),
@@ -322,7 +323,7 @@ async fn begin(
     lang: Lang,
     progress: &dyn Progress,
 ) -> Result<(Option<History>, i64, Choice), ToolError> {
-    progress.report(Step::Dataset.number(), Step::TOTAL, t(lang, Step::Dataset.key(), &[])).await;
+    Step::Dataset.report(progress, lang).await;
     require_role(state, account_id).await?;
     let history = history(state, account_id, conversation_id).await?;
     let (dataset_id, choice) = dataset::resolve(state, account_id, dataset_id, history.as_ref().map(|h| h.dataset_id), text).await?;
@@ -336,7 +337,7 @@ pub async fn ask(state: &AppState, account_id: i64, request: Ask, progress: &dyn
     let (history, dataset_id, choice) =
         begin(state, account_id, request.dataset_id, request.conversation_id, &request.question, lang, progress).await?;
 
-    progress.report(Step::Schema.number(), Step::TOTAL, t(lang, Step::Schema.key(), &[])).await;
+    Step::Schema.report(progress, lang).await;
     let (writer, model) = writer_for(state, account_id, dataset_id).await?;
     // A model is shown the values of small columns; the planner needs them only when the question
     // has words that might be values.

@@ -14,6 +14,7 @@ use super::{Answer, ToolError, args, call, execute, run};
 use crate::executor::{self, ExecError, Limits};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
+use crate::pipeline::context::Runtime;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,12 +67,6 @@ pub struct PinArgs {
 pub struct UnpinArgs {
     /// The pin (from get_dashboard_pins).
     pub pin_id: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct Runtime {
-    search_path: Option<String>,
-    timeout_ms: i64,
 }
 
 #[tool_router(router = dashboards_router, vis = "pub(crate)")]
@@ -219,11 +214,7 @@ async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut P
         }
         Err(e) => return Err(e),
     };
-    let limits = Limits {
-        max_rows: 100,
-        max_bytes: state.config.max_result_bytes.min(i32::MAX as usize) as i32,
-        timeout: std::time::Duration::from_millis(runtime.timeout_ms.max(100) as u64).min(state.config.max_statement_timeout),
-    };
+    let limits = Limits::for_dataset(&state.config, runtime.timeout_ms, 100);
     match executor::run(&state.query_pool, identity.account_id, &pin.sql, runtime.search_path.as_deref(), limits).await {
         Ok((result, _)) => pin.result = Some(result),
         Err(ExecError::Unavailable) => return Err(ToolError::Unavailable),

@@ -13,7 +13,7 @@ pub mod time;
 use std::collections::HashSet;
 
 use self::time::{Unit, Window};
-use super::context::{Context, Table, quote, stem, words};
+use super::context::{Context, Table, ident_stems, quote, stem, words};
 use crate::mcp::tools::types::Example;
 use super::i18n::{Lang, t};
 
@@ -214,17 +214,13 @@ fn reachable(ctx: &Context, base: usize) -> Vec<Reach> {
     reach
 }
 
-fn stems_of(name: &str) -> Vec<String> {
-    super::context::ident_stems(name)
-}
-
 fn is_key(table: &Table, column: &str) -> bool {
     table.primary_key.iter().any(|k| k == column) || table.foreign_keys.iter().any(|fk| fk.columns.iter().any(|c| c == column)) || column == "id" || column.ends_with("_id")
 }
 
 /// How well a column (or its table) answers to a phrase.
 fn phrase_score(table: &Table, column: &str, phrase: &[String]) -> f64 {
-    let col = stems_of(column);
+    let col = ident_stems(column);
     let hits = col.iter().filter(|s| phrase.contains(s)).count();
     if hits == 0 {
         return 0.0;
@@ -262,7 +258,7 @@ fn bind(ctx: &Context, intent: &Intent, base: usize, question: &str, lang: Lang)
 
     // Does the question name the base table?
     // Does the question name the base table: all of its name ("orders") or part ("order_lines")?
-    let base_stems = stems_of(&base_table.name);
+    let base_stems = ident_stems(&base_table.name);
     let named = base_stems.iter().filter(|s| intent.content.contains(*s)).count();
     let names_base = named > 0;
     if named == base_stems.len() {
@@ -334,7 +330,7 @@ fn bind(ctx: &Context, intent: &Intent, base: usize, question: &str, lang: Lang)
                     group = Some(Bound { reach: r, column: c.name.clone() });
                 }
             }
-            let names_table = stems_of(&t.name).iter().filter(|s| phrase.contains(s)).count();
+            let names_table = ident_stems(&t.name).iter().filter(|s| phrase.contains(s)).count();
             if names_table > 0 && r > 0
                 && let Some(label) = t.label_column() {
                     let s = names_table as f64 + 1.5;
@@ -369,7 +365,7 @@ fn bind(ctx: &Context, intent: &Intent, base: usize, question: &str, lang: Lang)
     // Known values the question mentions.
     let lower = question.to_lowercase();
     let qwords = words(question);
-    let entity_at = qwords.iter().position(|w| stems_of(&base_table.name).contains(&stem(w)));
+    let entity_at = qwords.iter().position(|w| ident_stems(&base_table.name).contains(&stem(w)));
     let mut filters = Vec::new();
     for r in 0..reach.len() {
         for c in table(r).columns.iter().filter(|c| !c.values.is_empty()) {
@@ -406,8 +402,8 @@ fn bind(ctx: &Context, intent: &Intent, base: usize, question: &str, lang: Lang)
     }
     if problem.is_none() {
         let used_columns = measured.iter().chain(group.iter()).chain(time.iter()).chain(filters.iter().map(|(b, _)| b));
-        let mut known: HashSet<String> = used_columns.flat_map(|b| stems_of(&b.column)).collect();
-        known.extend(reach.iter().flat_map(|r| stems_of(&ctx.tables[r.table].name)));
+        let mut known: HashSet<String> = used_columns.flat_map(|b| ident_stems(&b.column)).collect();
+        known.extend(reach.iter().flat_map(|r| ident_stems(&ctx.tables[r.table].name)));
         known.extend(filters.iter().flat_map(|(_, v)| words(v)).map(|w| stem(&w)));
         known.extend(ctx.glossary.iter().flat_map(|g| std::iter::once(&g.term).chain(&g.synonyms)).flat_map(|t| words(t)).map(|w| stem(&w)));
         let unknown = unaccounted(&intent.content, &known);
@@ -430,7 +426,7 @@ pub fn needs_values(question: &str, ctx: &Context) -> bool {
     let mut known: HashSet<String> = ctx
         .tables
         .iter()
-        .flat_map(|t| stems_of(&t.name).into_iter().chain(t.columns.iter().flat_map(|c| stems_of(&c.name))))
+        .flat_map(|t| ident_stems(&t.name).into_iter().chain(t.columns.iter().flat_map(|c| ident_stems(&c.name))))
         .collect();
     known.extend(ctx.glossary.iter().flat_map(|g| std::iter::once(&g.term).chain(&g.synonyms)).flat_map(|t| words(t)).map(|w| stem(&w)));
     !unaccounted(&intent.content, &known).is_empty()
