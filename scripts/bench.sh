@@ -23,18 +23,24 @@ if [ -z "$ONLY" ] || [ "$ONLY" = catalog ]; then
   say "benchmark: catalog listing"
   cargo bench -p quarry-e2e --bench catalog
 fi
+# The benchmarks over HTTP share a release sidecar and a fresh database with the demo, made once.
+demo_ready=
+with_demo() {
+  if [ -z "$demo_ready" ]; then
+    cargo build --release -p quarry-sidecar
+    bash scripts/db.sh "$BENCH_DB" --demo --fresh
+    export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
+    export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench"
+    demo_ready=1
+  fi
+}
 if [ -z "$ONLY" ] || [ "$ONLY" = mcp ]; then
   say "benchmark: MCP tools over HTTP (release sidecar)"
-  cargo build --release -p quarry-sidecar
-  bash scripts/db.sh "$BENCH_DB" --demo --fresh
-  export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
+  with_demo
   cargo bench -p quarry-e2e --bench mcp
 fi
 if [ -z "$ONLY" ] || [ "$ONLY" = questions ]; then
   say "benchmark: questions (release sidecar)"
-  cargo build --release -p quarry-sidecar
-  bash scripts/db.sh "$BENCH_DB" --demo --fresh
-  export QUARRY_E2E_ADMIN="$QUARRY_BENCH_ADMIN" QUARRY_E2E_DATABASE_URL="$QUARRY_BENCH_DATABASE_URL"
-  export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench"
+  with_demo
   cargo bench -p quarry-e2e --bench questions
 fi
