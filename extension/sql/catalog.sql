@@ -202,6 +202,9 @@ BEGIN
                            'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) THEN true END,
                            'references', fk.by_column -> a.attname::text,
                            -- ANALYZE's estimate of distinct values (negative: a fraction of the rows).
+                           -- Statistics ignore row-level security, so this is for the question
+                           -- pipeline (which reads the values themselves as the role); the sidecar
+                           -- never shows it to the account, as pg_stats would not either.
                            'distinct_values', (SELECT CASE WHEN st.stadistinct >= 0 THEN st.stadistinct
                                                            ELSE -st.stadistinct * greatest(p.reltuples, 0) END::bigint
                                                  FROM pg_catalog.pg_statistic st

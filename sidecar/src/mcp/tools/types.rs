@@ -85,8 +85,10 @@ pub struct Field {
     /// The column this one refers to, for single-column foreign keys the caller may follow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<ColumnRef>,
-    /// About how many distinct values the column holds (from the last ANALYZE), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// About how many distinct values the column holds (from the last ANALYZE). Read from the
+    /// extension for the question pipeline, never written out to a caller: statistics count rows
+    /// row-level security hides from them.
+    #[serde(default, skip_serializing)]
     pub distinct_values: Option<i64>,
 }
 
