@@ -46,3 +46,26 @@ BEGIN
     END IF;
     RETURN value;
 END $$;
+
+-- Counts one attempt against a key allowed max_count attempts per period, and returns the seconds
+-- until the period ends when this attempt is one too many (NULL when it is allowed). Used where
+-- every attempt counts, not only failures (client registration).
+CREATE FUNCTION _rate_limit(key text, max_count integer, period interval) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.sign_in_throttle;
+BEGIN
+    IF max_count IS NULL OR max_count < 1 THEN
+        RAISE EXCEPTION 'a rate limit must allow at least one attempt' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO quarry.sign_in_throttle AS t (key, failures, window_started_at)
+    VALUES (_rate_limit.key, 1, now())
+    ON CONFLICT ON CONSTRAINT sign_in_throttle_pkey DO UPDATE
+       SET failures = CASE WHEN t.window_started_at < now() - period THEN 1 ELSE t.failures + 1 END,
+           window_started_at = CASE WHEN t.window_started_at < now() - period THEN now() ELSE t.window_started_at END
+    RETURNING t.* INTO v;
+    IF v.failures > max_count THEN
+        RETURN greatest(1, ceil(extract(epoch FROM v.window_started_at + period - now())))::integer;
+    END IF;
+    RETURN NULL;
+END $$;

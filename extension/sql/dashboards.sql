@@ -1,6 +1,8 @@
 -- Dashboards belong to a team; every member may see them, add pins and remove pins. A pin keeps
 -- a question with the SQL that answers it, its analysis and its chart, and can be re-run under
--- whoever looks at it.
+-- whoever looks at it. The analysis and the chart hold data computed under the pinning account's
+-- role, so they are shown only to accounts mapped to that same role; anyone else gets the pin
+-- without them (and the sidecar runs it again under their own role).
 
 CREATE FUNCTION _dashboard_for(account_id bigint, dashboard_id bigint) RETURNS quarry.dashboards
 LANGUAGE plpgsql STABLE AS $$
@@ -71,21 +73,27 @@ BEGIN
          WHERE list_dashboards.team_id IS NULL OR d.team_id = list_dashboards.team_id), '[]'));
 END $$;
 
--- A dashboard's pins in order: question, analysis, SQL, chart configuration, position.
+-- A dashboard's pins in order: question, SQL, position, and the stored analysis and chart
+-- configuration when they were computed under the viewing account's role (computed_for_you);
+-- otherwise those two are empty.
 CREATE FUNCTION dashboard_pins(account_id bigint, dashboard_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.dashboards := quarry._dashboard_for(account_id, dashboard_id);
+    v_role name := (SELECT a.db_role FROM quarry.accounts a WHERE a.id = dashboard_pins.account_id);
 BEGIN
     RETURN jsonb_build_object(
         'dashboard', jsonb_build_object('id', v.id, 'name', v.name, 'label', v.label, 'color', v.color, 'team_id', v.team_id),
         'pins', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
-                       'id', p.id, 'position', p.position, 'question', p.question, 'analysis', p.analysis,
-                       'sql', p.sql, 'chart', p.chart,
+                       'id', p.id, 'position', p.position, 'question', p.question,
+                       'analysis', CASE WHEN mine THEN p.analysis ELSE '' END,
+                       'sql', p.sql, 'chart', CASE WHEN mine THEN p.chart ELSE '{}' END,
+                       'computed_for_you', mine,
                        'dataset', jsonb_build_object('id', s.id, 'name', s.name),
                        'conversation_id', p.conversation_id, 'created_at', p.created_at) ORDER BY p.position, p.id)
               FROM quarry.pins p JOIN quarry.datasets s ON s.id = p.dataset_id
+             CROSS JOIN LATERAL (SELECT coalesce(p.computed_as = v_role, false) AS mine) m
              WHERE p.dashboard_id = v.id), '[]'));
 END $$;
 
@@ -116,9 +124,11 @@ BEGIN
     IF v_position IS NULL THEN
         SELECT coalesce(max(p.position) + 1, 0) INTO v_position FROM quarry.pins p WHERE p.dashboard_id = v.id;
     END IF;
-    INSERT INTO quarry.pins (dashboard_id, dataset_id, conversation_id, question, analysis, sql, chart, position, created_by)
+    INSERT INTO quarry.pins (dashboard_id, dataset_id, conversation_id, question, analysis, sql, chart, position, created_by,
+                             computed_as)
     VALUES (v.id, v_dataset.id, conversation_id, quarry._text_arg(question, 'question', 1, 2000),
-            coalesce(analysis, ''), v_sql, chart, v_position, account_id)
+            coalesce(analysis, ''), v_sql, chart, v_position, account_id,
+            (SELECT a.db_role FROM quarry.accounts a WHERE a.id = pin.account_id))
     RETURNING id INTO v_id;
     UPDATE quarry.dashboards d SET updated_at = now() WHERE d.id = v.id;
     RETURN v_id;

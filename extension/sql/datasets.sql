@@ -150,7 +150,9 @@ CREATE FUNCTION update_dataset(
     name         text DEFAULT NULL,
     description  text DEFAULT NULL,
     row_limit    integer DEFAULT NULL,
-    timeout_ms   integer DEFAULT NULL
+    timeout_ms   integer DEFAULT NULL,
+    work_mem_kb  integer DEFAULT NULL,
+    temp_file_limit_kb integer DEFAULT NULL
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -164,12 +166,19 @@ BEGIN
     IF timeout_ms IS NOT NULL AND timeout_ms NOT BETWEEN 100 AND 600000 THEN
         RAISE EXCEPTION 'timeout_ms must be between 100 and 600000' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF work_mem_kb IS NOT NULL AND work_mem_kb NOT BETWEEN 64 AND 4194304 THEN
+        RAISE EXCEPTION 'work_mem_kb must be between 64 and 4194304 (4 GB)' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF temp_file_limit_kb IS NOT NULL AND temp_file_limit_kb NOT BETWEEN 0 AND 1073741824 THEN
+        RAISE EXCEPTION 'temp_file_limit_kb must be between 0 and 1073741824 (1 TB)' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     UPDATE quarry.datasets d
        SET name = v_name,
            description = CASE WHEN update_dataset.description IS NULL THEN d.description
                               ELSE quarry._text_arg(update_dataset.description, 'description', 0, 10000) END,
            row_limit = coalesce(quarry._positive(update_dataset.row_limit, 'row_limit', 1000000, nullable => true), d.row_limit),
            timeout_ms = coalesce(update_dataset.timeout_ms, d.timeout_ms),
+           work_mem_kb = coalesce(update_dataset.work_mem_kb, d.work_mem_kb),
+           temp_file_limit_kb = coalesce(update_dataset.temp_file_limit_kb, d.temp_file_limit_kb),
            updated_at = now()
      WHERE d.id = v.id;
 END $$;
@@ -241,4 +250,45 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'example % does not exist', example_id USING ERRCODE = 'undefined_object';
     END IF;
+END $$;
+
+-- Lets questions of a dataset call a function beyond the built-in allow list (see the guard in the
+-- README): a signature such as 'public.fiscal_quarter(date)', or 'schema.*' for every function of
+-- a schema. What an allowed function runs in SQL is checked again while it runs.
+CREATE FUNCTION allow_function(dataset_id bigint, function text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.datasets := quarry._dataset(dataset_id);
+    v_entry text := btrim(quarry._require(function, 'function'));
+BEGIN
+    IF v_entry ~ '\.\*$' THEN
+        IF pg_catalog.to_regnamespace(left(v_entry, -2)) IS NULL THEN
+            RAISE EXCEPTION 'schema % does not exist', left(v_entry, -2) USING ERRCODE = 'invalid_schema_name';
+        END IF;
+    ELSIF pg_catalog.to_regprocedure(v_entry) IS NULL THEN
+        RAISE EXCEPTION 'function % does not exist', quote_literal(v_entry) USING ERRCODE = 'undefined_function',
+            HINT = 'Name it with its argument types, for example public.fiscal_quarter(date), or allow a whole schema with public.*.';
+    ELSE
+        v_entry := pg_catalog.to_regprocedure(v_entry)::oid::regprocedure::text;
+    END IF;
+    UPDATE quarry.datasets d SET allowed_functions = array_append(array_remove(d.allowed_functions, v_entry), v_entry),
+                                 updated_at = now()
+     WHERE d.id = v.id;
+END $$;
+
+-- Takes back what allow_function allowed (the entry as it was allowed, or the same function).
+CREATE FUNCTION disallow_function(dataset_id bigint, function text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.datasets := quarry._dataset(dataset_id);
+    v_entry text := btrim(quarry._require(function, 'function'));
+BEGIN
+    IF v_entry !~ '\.\*$' AND pg_catalog.to_regprocedure(v_entry) IS NOT NULL THEN
+        v_entry := pg_catalog.to_regprocedure(v_entry)::oid::regprocedure::text;
+    END IF;
+    IF NOT v_entry = ANY (v.allowed_functions) THEN
+        RAISE EXCEPTION 'dataset % does not allow %', v.id, quote_literal(v_entry) USING ERRCODE = 'undefined_object';
+    END IF;
+    UPDATE quarry.datasets d SET allowed_functions = array_remove(d.allowed_functions, v_entry), updated_at = now()
+     WHERE d.id = v.id;
 END $$;

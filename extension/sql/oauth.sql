@@ -5,6 +5,7 @@
 --   QO001 invalid_request      QO002 invalid_client        QO003 invalid_grant
 --   QO004 unauthorized_client  QO006 invalid_scope         QO007 invalid_target
 --   QO008 invalid_redirect_uri QO009 invalid_client_metadata
+--   QO010 access_denied        QO011 too many requests (the DETAIL holds the seconds to wait)
 -- The token endpoint's functions (redeem_code, refresh_tokens, revoke_token) return their errors
 -- as JSON instead of raising them, because some of those errors must still change state (a
 -- replayed code or refresh token revokes what it issued) and a raised error would roll that back.
@@ -99,16 +100,28 @@ CREATE FUNCTION register_client(
     grant_types                 text[] DEFAULT NULL,
     scope                       text DEFAULT NULL,
     metadata                    jsonb DEFAULT '{}',
-    kind                        text DEFAULT 'dynamic'
+    kind                        text DEFAULT 'dynamic',
+    client_ip                   inet DEFAULT NULL,
+    per_hour                    integer DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     v_method text := coalesce(token_endpoint_auth_method, 'none');
     v_secret text;
     v_client quarry.oauth_clients;
+    v_wait integer;
 BEGIN
     IF kind IS NULL OR kind NOT IN ('dynamic', 'preregistered') THEN
         RAISE EXCEPTION 'kind must be dynamic or preregistered' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Anyone may register a client, so registrations are counted per address (the counter commits
+    -- even when the registration is refused, like a failed sign-in).
+    IF per_hour IS NOT NULL THEN
+        v_wait := quarry._rate_limit('register:' || coalesce(host(client_ip), 'unknown'), per_hour, interval '1 hour');
+        IF v_wait IS NOT NULL THEN
+            RAISE EXCEPTION 'too many client registrations from this address; try again in % seconds', v_wait
+                USING ERRCODE = 'QO011', DETAIL = v_wait::text;
+        END IF;
     END IF;
     IF v_method NOT IN ('none', 'client_secret_post') THEN
         RAISE EXCEPTION 'token_endpoint_auth_method % is not supported; use none or client_secret_post',

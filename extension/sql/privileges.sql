@@ -37,7 +37,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'audit(bigint, text, text, jsonb, text, double precision, text, text, text, bigint)',
         -- OAuth
         'scopes()',
-        'register_client(text, text[], text, text[], text, jsonb, text)',
+        'register_client(text, text[], text, text[], text, jsonb, text, inet, integer)',
         'cache_client_metadata(text, jsonb)',
         'client(text)',
         'check_authorization_request(text, text, text)',
@@ -58,6 +58,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'change_password(bigint, text, text, text)',
         -- MCP
         'execute_as(bigint, text, integer, integer, text)',
+        'execute_for(bigint, bigint, text, integer, integer, integer)',
         'check_mcp_request(text, text, text)',
         'open_mcp_session(text, bigint, text)',
         'store_mcp_session(text, jsonb)',

@@ -65,6 +65,13 @@ CREATE TABLE datasets (
     row_limit        integer NOT NULL DEFAULT 1000 CHECK (row_limit BETWEEN 1 AND 1000000),
     timeout_ms       integer NOT NULL DEFAULT 15000 CHECK (timeout_ms BETWEEN 100 AND 600000),
     model_config_id  bigint REFERENCES model_configs ON DELETE SET NULL,
+    -- What one question may use: work_mem (NULL: the server's configured value) and temporary
+    -- files, in kB. The query cannot raise either.
+    work_mem_kb         integer CHECK (work_mem_kb BETWEEN 64 AND 4194304),
+    temp_file_limit_kb  integer NOT NULL DEFAULT 262144 CHECK (temp_file_limit_kb BETWEEN 0 AND 1073741824),
+    -- Functions a question may call beyond the built-in allow list: signatures such as
+    -- 'public.fiscal_quarter(date)', or 'schema.*' for every function of a schema.
+    allowed_functions   text[] NOT NULL DEFAULT '{}',
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (team_id, name)
@@ -256,6 +263,9 @@ CREATE TABLE pins (
     chart            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(chart) = 'object'),
     position         integer NOT NULL CHECK (position >= 0),
     created_by       bigint REFERENCES accounts ON DELETE SET NULL,
+    -- The database role the stored analysis and chart (which hold result data) were computed
+    -- under: they are shown only to accounts mapped to the same role.
+    computed_as      name,
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX pins_dashboard_idx ON pins (dashboard_id, position);

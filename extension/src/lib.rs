@@ -9,10 +9,12 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 /// Runs when a backend loads the library: registers the settings row-level security policies
-/// may read (`quarry.account_id`, `quarry.account_email`) and reserves the `quarry.` prefix.
+/// may read (`quarry.account_id`, `quarry.account_email`), installs the guard's analysis hook and
+/// reserves the `quarry.` prefix.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     executor::register_settings();
+    guard::install();
     #[cfg(not(any(feature = "pg13", feature = "pg14")))]
     // SAFETY: called once, at load, with a static NUL-terminated string.
     unsafe {
@@ -22,6 +24,7 @@ pub extern "C-unwind" fn _PG_init() {
 
 mod errors;
 mod executor;
+mod guard;
 mod oauth;
 mod passwords;
 mod queries;
@@ -66,7 +69,11 @@ extension_sql_file!("../sql/mcp.sql", name = "mcp", requires = ["oauth"]);
 extension_sql_file!("../sql/conversations.sql", name = "conversations", requires = ["catalog"]);
 extension_sql_file!("../sql/dashboards.sql", name = "dashboards", requires = ["conversations"]);
 extension_sql_file!("../sql/models.sql", name = "models", requires = ["datasets"]);
-extension_sql_file!("../sql/questions.sql", name = "questions", requires = ["catalog", "conversations"]);
+extension_sql_file!(
+    "../sql/questions.sql",
+    name = "questions",
+    requires = ["catalog", "conversations", executor::execute]
+);
 extension_sql_file!("../sql/audit.sql", name = "audit", requires = ["schema"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 

@@ -1,12 +1,13 @@
 //! The path that runs SQL for an account (answers, pins re-run, run_sql): its own connection
-//! pool (which may point at a read replica), a read-only transaction with a statement timeout,
-//! `quarry.execute_as` (the account's role, a security-restricted operation, row and byte caps),
-//! then always a rollback. Connections are cleaned when they go back to the pool (advisory locks,
-//! session settings and the like cannot outlive their use).
+//! pool (which may point at a read replica) and one call of `quarry.execute_for`, which runs the
+//! query as the account's role in a read-only subtransaction it always rolls back, within the
+//! dataset's limits and the caps, behind the guard (see the extension's executor). A connection
+//! that ran an account's query is cleaned as it goes back to the pool (in the same round trip as
+//! the query); one that cannot be cleaned is closed instead.
 
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::NoTls;
@@ -52,6 +53,10 @@ impl QueryResult {
 /// Why a query did not run or did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// The guard refused the query before it ran (a function that is not allowed, or not one
+    /// plain SELECT); the message names what and says what to do.
+    #[error("{message}")]
+    Refused { message: String },
     /// The database refused or stopped the query; the message is PostgreSQL's (safe to show
     /// the asker and to give back to a model).
     #[error("{message}")]
@@ -64,9 +69,18 @@ impl ExecError {
     pub fn timed_out(&self) -> bool {
         matches!(self, ExecError::Query { sqlstate, .. } if sqlstate == "57014")
     }
+
+    /// Which step stopped the query: the guard's check, or the run itself.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            ExecError::Refused { .. } => "check",
+            _ => "run",
+        }
+    }
 }
 
-/// Limits for one execution.
+/// Limits for one execution (the dataset's own timeout and memory limits apply in the database;
+/// the timeout here can only shorten it).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_rows: i32,
@@ -75,8 +89,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// A dataset's statement timeout and a row cap, within the server's bounds (the largest
-    /// timeout and result size it allows).
+    /// A row cap, within the server's bounds (the largest timeout and result size it allows).
     pub fn for_dataset(config: &Config, timeout_ms: i64, max_rows: i32) -> Limits {
         Limits {
             max_rows,
@@ -92,7 +105,9 @@ pub fn pool(config: &Config) -> Result<Pool, String> {
     pg.application_name("quarry-sidecar (questions)");
     pg.connect_timeout(Duration::from_secs(5));
     pg.options("-c TimeZone=UTC");
-    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Clean });
+    // Connections are cleaned when they come back (see `run`), so taking one out only checks
+    // that it is still open.
+    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.pool_size)
         .wait_timeout(Some(config.pool_wait))
@@ -102,45 +117,58 @@ pub fn pool(config: &Config) -> Result<Pool, String> {
         .map_err(|e| format!("query connection pool: {e}"))
 }
 
-/// Runs `sql` for an account under `limits`, in the dataset's search path.
-pub async fn run(
-    pool: &Pool,
-    account_id: i64,
-    sql: &str,
-    search_path: Option<&str>,
-    limits: Limits,
-) -> Result<(QueryResult, Duration), ExecError> {
-    let mut client = pool.get().await.map_err(|e| {
+/// What goes back to the pool with a connection that ran an account's query: nothing a query
+/// could leave (the extension already releases advisory locks and renews the random seed; this
+/// is the second line), in the same round trip as the query.
+const CLEANUP: &str = "CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); RESET ALL; DISCARD TEMP; DISCARD SEQUENCES";
+
+/// Runs `sql` for an account in a dataset under `limits`.
+pub async fn run(pool: &Pool, account_id: i64, dataset_id: i64, sql: &str, limits: Limits) -> Result<(QueryResult, Duration), ExecError> {
+    let client = pool.get().await.map_err(|e| {
         tracing::warn!(error = %e, "no connection for a query");
         ExecError::Unavailable
     })?;
     let started = Instant::now();
-    let tx = client.build_transaction().read_only(true).start().await.map_err(|_| ExecError::Unavailable)?;
-    let timeout_ms = limits.timeout.as_millis().clamp(100, 600_000) as i64;
-    tx.batch_execute(&format!("SET LOCAL statement_timeout = {timeout_ms}; SET LOCAL lock_timeout = 2000"))
+    let timeout_ms = limits.timeout.as_millis().clamp(100, 600_000) as i32;
+    let statement = client
+        .prepare_cached("SELECT quarry.execute_for($1, $2, $3, $4, $5, $6)")
         .await
-        .map_err(|_| ExecError::Unavailable)?;
-    let outcome = tx
-        .query_one(
-            "SELECT quarry.execute_as($1, $2, $3, $4, $5)",
-            &[&account_id, &sql, &limits.max_rows, &limits.max_bytes, &search_path],
-        )
-        .await;
+        .map_err(|e| unavailable(&e))?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+        [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
+    // Sent together: the cleanup follows the query on the same connection without waiting for it.
+    let (outcome, cleaned) = tokio::join!(client.query_one(&statement, &params), client.batch_execute(CLEANUP));
     let elapsed = started.elapsed();
-    // Always roll back: nothing a query did (there should be nothing) is kept.
-    let _ = tx.rollback().await;
+    if let Err(e) = cleaned {
+        tracing::warn!(error = %e, "a query connection could not be cleaned; closing it");
+        drop(Object::take(client));
+    }
     match outcome {
         Ok(row) => {
             let value: Value = row.get(0);
             let result: QueryResult = serde_json::from_value(value).map_err(|e| {
-                tracing::error!(error = %e, "execute_as returned an unexpected shape");
+                tracing::error!(error = %e, "execute_for returned an unexpected shape");
                 ExecError::Unavailable
             })?;
             Ok((result, elapsed))
         }
         Err(e) => match e.as_db_error() {
-            Some(db) => Err(ExecError::Query { sqlstate: db.code().code().to_string(), message: db.message().to_string() }),
-            None => Err(ExecError::Unavailable),
+            Some(db) if db.code().code().starts_with("QG") => Err(ExecError::Refused { message: with_hint(db) }),
+            Some(db) => Err(ExecError::Query { sqlstate: db.code().code().to_string(), message: with_hint(db) }),
+            None => Err(unavailable(&e)),
         },
     }
+}
+
+/// PostgreSQL's message, and its hint when there is one.
+fn with_hint(db: &tokio_postgres::error::DbError) -> String {
+    match db.hint() {
+        Some(hint) => format!("{} ({hint})", db.message()),
+        None => db.message().to_string(),
+    }
+}
+
+fn unavailable(e: &tokio_postgres::Error) -> ExecError {
+    tracing::warn!(error = %e, "a query could not be sent");
+    ExecError::Unavailable
 }

@@ -344,11 +344,11 @@ async fn run_sql_refuses_what_is_not_one_read_only_query_and_changes_nothing() {
         ("SELECT * FROM retail.orders FOR UPDATE", "lock rows"),
         ("SET ROLE postgres", "must be a SELECT"),
         ("RESET ROLE", "must be a SELECT"),
-        ("SELECT set_config('role', 'postgres', true)", "cannot set parameter \"role\""),
-        ("SELECT set_config('quarry.account_id', '1', true)", "permission denied"),
-        ("SELECT pg_read_file('/etc/passwd')", "permission denied"),
-        ("SELECT pg_ls_dir('.')", "permission denied"),
-        ("SELECT lo_import('/etc/passwd')", "permission denied"),
+        ("SELECT set_config('role', 'postgres', true)", "set_config(text,text,boolean) is not allowed"),
+        ("SELECT set_config('quarry.account_id', '1', true)", "set_config(text,text,boolean) is not allowed"),
+        ("SELECT pg_read_file('/etc/passwd')", "pg_read_file(text) is not allowed"),
+        ("SELECT pg_ls_dir('.')", "pg_ls_dir(text) is not allowed"),
+        ("SELECT lo_import('/etc/passwd')", "lo_import(text) is not allowed"),
         ("COPY retail.orders TO STDOUT", "must be a SELECT"),
         ("COPY (SELECT 1) TO PROGRAM 'id'", "must be a SELECT"),
         ("SELECT * FROM quarry.accounts", "permission denied"),
@@ -388,7 +388,8 @@ async fn timeouts_and_caps_stop_what_runs_too_long_or_returns_too_much() {
     let s = Sidecar::start_with(&[("QUARRY_MAX_RESULT_BYTES", "65536")]).await;
     let (team, dataset) = own_dataset(Some(300)).await;
     let (mut mcp, _) = session(&s, Some("retail_analyst"), &[&team]).await;
-    let slept = mcp.call("run_sql", json!({ "sql": "SELECT pg_sleep(30)" })).await;
+    let slow = "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b";
+    let slept = mcp.call("run_sql", json!({ "sql": slow })).await;
     assert_eq!(slept["isError"], true);
     assert!(slept["content"][0]["text"].as_str().unwrap().contains("statement timeout"), "{slept}");
 

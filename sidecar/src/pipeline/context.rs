@@ -386,7 +386,7 @@ async fn fill_samples(state: &AppState, account_id: i64, dataset: &Runtime, tabl
         max_bytes: 512 * 1024,
         timeout: Duration::from_millis(dataset.timeout_ms.clamp(100, 5_000) as u64),
     };
-    let result = match executor::run(&state.query_pool, account_id, &sql, dataset.search_path.as_deref(), limits).await {
+    let result = match executor::run(&state.query_pool, account_id, dataset.id, &sql, limits).await {
         Ok((result, _)) => result,
         Err(e) => {
             tracing::warn!(error = %e, dataset = dataset.id, "could not read sample values");

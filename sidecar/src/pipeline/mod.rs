@@ -261,20 +261,15 @@ enum Ran {
     Refused { stage: &'static str, reason: String },
 }
 
-/// The guarded path every statement takes: the extension's check, then `quarry.execute_as` in a
-/// read-only transaction under the account's role, within the dataset's timeout and the caps.
+/// The guarded path every statement takes: `quarry.execute_for` checks it (its shape, then, from
+/// PostgreSQL's analysis, what it calls) and runs it under the account's role, within the
+/// dataset's limits and the caps.
 async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &context::Runtime, max_rows: i32) -> Result<Ran, ToolError> {
-    let db = state.pool.get().await?;
-    let refusal: Option<String> = db.query_one("SELECT quarry.check_query($1)", &[&sql]).await?.get(0);
-    drop(db);
-    if let Some(reason) = refusal {
-        return Ok(Ran::Refused { stage: "check", reason });
-    }
     let limits = Limits::for_dataset(&state.config, dataset.timeout_ms, max_rows);
-    match executor::run(&state.query_pool, account_id, sql, dataset.search_path.as_deref(), limits).await {
+    match executor::run(&state.query_pool, account_id, dataset.id, sql, limits).await {
         Ok((result, _)) => Ok(Ran::Rows(result)),
         Err(ExecError::Unavailable) => Err(ToolError::Unavailable),
-        Err(e @ ExecError::Query { .. }) => Ok(Ran::Refused { stage: "run", reason: e.to_string() }),
+        Err(e) => Ok(Ran::Refused { stage: e.stage(), reason: e.to_string() }),
     }
 }
 

@@ -50,10 +50,10 @@ SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT 1', 10, 10)$$);
 -- Afterwards we are ourselves again, and the identity settings are the transaction's only.
 SELECT current_user = session_user AS switched_back;
 ROLLBACK;
--- The statement timeout stops a slow query (the error ends the transaction).
+-- The caller's statement timeout stops a slow query (the error ends the transaction).
 BEGIN READ ONLY;
 SET LOCAL statement_timeout = '200ms';
-SELECT quarry.execute_as(1, 'SELECT pg_sleep(5)', 10, 10000);
+SELECT quarry.execute_as(1, 'SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b', 10, 10000);
 ROLLBACK;
 SELECT current_setting('quarry.account_id', true) IS NULL OR current_setting('quarry.account_id', true) = '' AS not_kept;
 
@@ -70,3 +70,64 @@ SELECT quarry.execute_as(3, 'SELECT note FROM shop.notes ORDER BY note', 10, 100
 SET LOCAL ROLE regress_reader;
 SELECT regress.try($$SELECT set_config('quarry.account_id', '1', true)$$) AS forge_outside;
 ROLLBACK;
+
+-- The guard: what a question may call is decided from PostgreSQL's analysis of it. Built-in
+-- immutable and stable functions pass, and a few harmless volatile ones; everything else is
+-- refused by name, also when reached through a view, a function in FROM, a cast or an operator.
+BEGIN READ ONLY;
+SELECT quarry.execute_as(1, $$SELECT upper('a') AS up, length('abc') AS len, date_trunc('month', date '2026-03-05')::date AS month,
+                                     random() < 2 AS random, clock_timestamp() IS NOT NULL AS clock, gen_random_uuid() IS NOT NULL AS uuid$$,
+                         10, 10000)->'rows' AS allowed;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT pg_advisory_lock(1)', 10, 10000)$$) AS advisory_lock;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT pg_try_advisory_xact_lock(1)', 10, 10000)$$) AS xact_lock;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT setseed(0.5)', 10, 10000)$$) AS seed;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT pg_logical_emit_message(false, 'x', 'y')$q$, 10, 10000)$$) AS wal_message;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT lo_from_bytea(0, 'x')$q$, 10, 10000)$$) AS large_object;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT pg_notify('c', 'x')$q$, 10, 10000)$$) AS notify;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT txid_current()', 10, 10000)$$) AS assigns_an_xid;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT pg_sleep(0.01)', 10, 10000)$$) AS sleep;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT * FROM pg_advisory_lock(1) x$q$, 10, 10000)$$) AS in_from;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT 1 WHERE EXISTS (SELECT setseed(0.1))$q$, 10, 10000)$$) AS in_a_subquery;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$WITH x AS (SELECT set_config('work_mem', '8GB', true)) SELECT * FROM x$q$, 10, 10000)$$) AS in_a_cte;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT query_to_xml('SELECT 1', true, false, '')$q$, 10, 10000)$$) AS dynamic_sql;
+SELECT regress.try($$SELECT quarry.execute_as(1, $q$SELECT now() + random() * interval '1 day' > now() - interval '1 day' AS ok$q$, 10, 10000)$$) AS through_operators;
+ROLLBACK;
+-- A view is read as what it is defined as.
+CREATE FUNCTION shop.touch() RETURNS integer LANGUAGE sql VOLATILE AS 'SELECT 1';
+CREATE VIEW shop.touchy AS SELECT 1 AS t, pg_catalog.pg_try_advisory_lock(42) AS locked;
+GRANT SELECT ON shop.touchy TO regress_reader;
+GRANT EXECUTE ON FUNCTION shop.touch() TO regress_reader;
+BEGIN READ ONLY;
+SELECT regress.try($$SELECT quarry.execute_as(1, 'SELECT t FROM shop.touchy', 10, 10000)$$) AS through_a_view;
+ROLLBACK;
+
+-- In a dataset (quarry.execute_for): its search path, limits and the functions it allows. Any
+-- transaction will do: the question runs in a read-only subtransaction that is rolled back.
+SELECT quarry.execute_for(1, 1, 'SELECT count(*) FROM customers', 10, 10000)->'rows' AS dataset_search_path;
+SELECT quarry.execute_for(1, 1, $$SELECT current_setting('work_mem') AS work_mem, current_setting('temp_file_limit') AS temp_files,
+                                          current_setting('transaction_read_only') AS read_only$$, 10, 10000)->'rows' AS pinned;
+SELECT quarry.update_dataset(1, work_mem_kb => 2048, temp_file_limit_kb => 1024);
+SELECT quarry.execute_for(1, 1, $$SELECT current_setting('work_mem'), current_setting('temp_file_limit')$$, 10, 10000)->'rows' AS pinned_per_dataset;
+SELECT regress.try($$SELECT quarry.execute_for(1, 1, 'SELECT g FROM generate_series(1, 2000000) g ORDER BY g DESC', 10, 10000)$$) AS temp_files_capped;
+SELECT quarry.update_dataset(1, work_mem_kb => 4096, temp_file_limit_kb => 262144);
+SELECT quarry.update_dataset(1, timeout_ms => 200);
+\set VERBOSITY terse
+SELECT quarry.execute_for(1, 1, 'SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b', 10, 10000) AS dataset_timeout;
+\set VERBOSITY default
+SELECT quarry.update_dataset(1, timeout_ms => 15000);
+SELECT regress.try($$SELECT quarry.execute_for(1, 1, 'SELECT shop.touch()', 10, 10000)$$) AS not_allowed_yet;
+SELECT quarry.allow_function(1, 'shop.touch()');
+SELECT regress.try($$SELECT quarry.execute_for(1, 1, 'SELECT shop.touch()', 10, 10000)$$) AS allowed_now;
+SELECT regress.try($$SELECT quarry.execute_for(1, 1, 'SELECT t FROM shop.touchy', 10, 10000)$$) AS the_view_still_locks;
+SELECT regress.try($$SELECT quarry.allow_function(1, 'shop.nope(int)')$$) AS unknown_function;
+SELECT regress.try($$SELECT quarry.allow_function(1, 'nope.*')$$) AS unknown_schema;
+SELECT quarry.allow_function(1, 'shop.*');
+SELECT allowed_functions FROM quarry.datasets WHERE id = 1;
+SELECT quarry.disallow_function(1, 'shop.*');
+SELECT quarry.disallow_function(1, 'shop.touch()');
+SELECT regress.try($$SELECT quarry.disallow_function(1, 'shop.touch()')$$) AS not_allowed_anymore;
+SELECT regress.try($$SELECT quarry.execute_for(3, 3, 'SELECT 1', 10, 10000)$$) AS not_a_member;
+-- Nothing outlives a question: the settings, the identity, the role, session advisory locks.
+SELECT current_setting('transaction_read_only') AS read_only_after, current_setting('work_mem') AS work_mem_after,
+       coalesce(current_setting('quarry.account_id', true), '') AS identity_after, current_user = session_user AS ourselves;
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
