@@ -324,9 +324,14 @@ async fn pins_rerun_under_each_callers_role() {
     assert_eq!(seen_by_analyst["pins"][0]["result"]["rows"], json!([[120000]]));
     let seen_by_manager = manager.ok("get_dashboard_pins", json!({"dashboard_id": board["id"], "rerun": true})).await;
     assert_eq!(seen_by_manager["pins"][0]["result"]["rows"], json!([[emea]]), "row-level security decides");
-    // Without rerun nothing runs.
-    let stored = manager.ok("get_dashboard_pins", json!({"dashboard_id": board["id"]})).await;
+    // Without rerun, the pinning analyst's role sees the stored answer and nothing runs; the
+    // manager's role differs, so the pin runs again under it (see tests/e2e/guard.rs).
+    let stored = analyst.ok("get_dashboard_pins", json!({"dashboard_id": board["id"]})).await;
+    assert_eq!(stored["pins"][0]["computed_for_you"], json!(true));
     assert!(stored["pins"][0].get("result").is_none());
+    let for_manager = manager.ok("get_dashboard_pins", json!({"dashboard_id": board["id"]})).await;
+    assert_eq!(for_manager["pins"][0]["computed_for_you"], json!(false));
+    assert_eq!(for_manager["pins"][0]["result"]["rows"], json!([[emea]]));
 }
 
 #[tokio::test]

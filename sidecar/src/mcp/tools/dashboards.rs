@@ -15,6 +15,8 @@ use crate::executor::{self, ExecError, Limits};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
 use crate::pipeline::context::Runtime;
+use crate::pipeline::i18n::Lang;
+use crate::pipeline::{analysis, chart};
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,7 +102,7 @@ impl QuarryServer {
     #[tool(
         name = "get_dashboard_pins",
         title = "Get dashboard pins",
-        description = "A dashboard's pinned answers in order: question, analysis, SQL and chart configuration. With rerun=true each pin's SQL runs again under your own database role and the current result is included.",
+        description = "A dashboard's pinned answers in order: question, analysis, SQL and chart configuration. With rerun=true each pin's SQL runs again under your own database role and the current result is included. A pin pinned by someone whose database role differs from yours is always run again under yours (its stored chart and analysis are never shown to you).",
         output_schema = schema_for_output::<DashboardPins>(),
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
@@ -109,8 +111,10 @@ impl QuarryServer {
         Ok(run(state, "get_dashboard_pins", &identity, args(&a), async {
             let mut board: DashboardPins =
                 call(state, "SELECT quarry.dashboard_pins($1, $2)", &[&identity.account_id, &a.dashboard_id]).await?;
-            if a.rerun == Some(true) {
-                for pin in &mut board.pins {
+            // A pin whose stored chart and analysis were computed under another role is run
+            // again under the caller's, so nobody sees data their own role may not.
+            for pin in &mut board.pins {
+                if a.rerun == Some(true) || !pin.computed_for_you {
                     rerun(state, &identity, pin).await?;
                 }
             }
@@ -215,7 +219,13 @@ async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut P
         Err(e) => return Err(e),
     };
     let limits = Limits::for_dataset(&state.config, runtime.timeout_ms, 100);
-    match executor::run(&state.query_pool, identity.account_id, &pin.sql, runtime.search_path.as_deref(), limits).await {
+    match executor::run(&state.query_pool, identity.account_id, pin.dataset.id, &pin.sql, limits).await {
+        Ok((result, _)) if !pin.computed_for_you => {
+            let chart = chart::choose(&result, &pin.question, &pin.question);
+            pin.analysis = analysis::describe(&result, &chart, Lang::En);
+            pin.chart = chart.spec;
+            pin.result = Some(result);
+        }
         Ok((result, _)) => pin.result = Some(result),
         Err(ExecError::Unavailable) => return Err(ToolError::Unavailable),
         Err(e) => pin.error = Some(e.to_string()),

@@ -302,7 +302,10 @@ pub struct Pin {
     pub dataset: DatasetRef,
     pub conversation_id: Option<i64>,
     pub created_at: String,
-    /// With rerun: what the pin's SQL returns now, under your role.
+    /// Whether the stored chart and analysis were computed under your database role. When not,
+    /// the pin was run again under your role and its chart and analysis are from that run.
+    pub computed_for_you: bool,
+    /// With rerun (or when not computed for you): what the pin's SQL returns now, under your role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<QueryResult>,
     /// With rerun: why the SQL could not run for you.
