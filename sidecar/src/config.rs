@@ -93,6 +93,9 @@ pub struct OAuthConfig {
     /// Take the client address from the last `X-Forwarded-For` entry, for a sidecar behind a
     /// proxy (`QUARRY_TRUST_FORWARDED_FOR`, default false).
     pub trust_forwarded_for: bool,
+    /// Dynamic client registrations allowed per client address and hour
+    /// (`QUARRY_REGISTRATIONS_PER_HOUR`, default 30); more get 429 with `Retry-After`.
+    pub registrations_per_hour: i32,
 }
 
 impl Config {
@@ -161,6 +164,7 @@ impl Config {
                 client_metadata_ttl: seconds(&get, "QUARRY_CLIENT_METADATA_TTL", 3600, 60..=86_400)?,
                 client_metadata_allow_private: flag(&get, "QUARRY_CLIENT_METADATA_ALLOW_PRIVATE", false)?,
                 trust_forwarded_for: flag(&get, "QUARRY_TRUST_FORWARDED_FOR", false)?,
+                registrations_per_hour: number(&get, "QUARRY_REGISTRATIONS_PER_HOUR", 30, 1..=1_000_000)? as i32,
             },
             questions: QuestionsConfig {
                 sql_retries: number(&get, "QUARRY_SQL_RETRIES", 2, 0..=5)? as u32,

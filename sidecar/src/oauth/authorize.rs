@@ -294,6 +294,10 @@ async fn sign_in_or_up(state: &AppState, headers: &HeaderMap, ip: Option<std::ne
             response
         }
         SignIn::Refused(status, message) => sign_in_page(state, headers, request, status, Some(&message), f.get("email"), signup),
+        SignIn::Throttled { message, retry_after } => retry_after_header(
+            sign_in_page(state, headers, request, StatusCode::TOO_MANY_REQUESTS, Some(&message), f.get("email"), signup),
+            retry_after,
+        ),
     }
 }
 
@@ -302,6 +306,14 @@ pub enum SignIn {
     /// Signed in: the session cookie to set.
     Ok(axum::http::HeaderValue),
     Refused(StatusCode, String),
+    /// Too many attempts from this address or for this email: 429, and when to try again.
+    Throttled { message: String, retry_after: u64 },
+}
+
+/// Adds `Retry-After` (seconds) to a 429 response.
+pub fn retry_after_header(mut response: Response, seconds: u64) -> Response {
+    response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds.max(1)));
+    response
 }
 
 /// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
@@ -343,9 +355,10 @@ pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, hea
             SignIn::Ok(session::set_cookie(SESSION_COOKIE, token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
         }
         Some("throttled") => {
-            let minutes = (answer["retry_after"].as_i64().unwrap_or(900).max(1) + 59) / 60;
+            let retry_after = answer["retry_after"].as_u64().unwrap_or(900).max(1);
+            let minutes = retry_after.div_ceil(60);
             tracing::warn!(?ip, "sign-in throttled");
-            SignIn::Refused(StatusCode::TOO_MANY_REQUESTS, format!("Too many attempts. Try again in {minutes} minutes."))
+            SignIn::Throttled { message: format!("Too many attempts. Try again in {minutes} minutes."), retry_after }
         }
         Some("exists") => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
         Some(_) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),

@@ -10,11 +10,13 @@ use serde_json::json;
 pub struct OAuthError {
     pub code: &'static str,
     pub description: String,
+    /// For `too_many_requests`: seconds until the client may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(code: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { code, description: description.into() }
+        OAuthError { code, description: description.into(), retry_after: None }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -27,6 +29,7 @@ impl OAuthError {
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
             "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             "request_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -43,6 +46,7 @@ impl OAuthError {
             "QO008" => "invalid_redirect_uri",
             "QO009" => "invalid_client_metadata",
             "QO010" => "access_denied",
+            "QO011" => "too_many_requests",
             _ => return None,
         })
     }
@@ -73,7 +77,11 @@ impl From<tokio_postgres::Error> for OAuthError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) => match Self::code_for_sqlstate(db.code().code()) {
-                Some(code) => OAuthError::new(code, db.message()),
+                // A rate limit says in its detail how many seconds remain.
+                Some(code) => OAuthError {
+                    retry_after: db.detail().and_then(|d| d.trim().parse().ok()),
+                    ..OAuthError::new(code, db.message())
+                },
                 None if db.code().code().starts_with("22") || db.code().code().starts_with("23") => {
                     OAuthError::invalid_request(db.message())
                 }
@@ -113,6 +121,10 @@ pub fn no_store(mut response: Response) -> Response {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let code = if self.code == "request_too_large" { "invalid_request" } else { self.code };
-        no_store((self.status(), Json(json!({ "error": code, "error_description": self.description }))).into_response())
+        let mut response = no_store((self.status(), Json(json!({ "error": code, "error_description": self.description }))).into_response());
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::error::{OAuthError, no_store};
 use super::params::MAX_BODY;
 use crate::server::AppState;
+use crate::session::ClientIp;
 
 /// Descriptive metadata kept as the client gave it (and shown back in the response).
 const DESCRIPTIVE: &[&str] = &["client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version"];
@@ -38,14 +39,14 @@ fn optional_strings(object: &Map<String, Value>, name: &str) -> Result<Option<Ve
     }
 }
 
-pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match handle(&state, &headers, body).await {
+pub async fn register(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
+    match handle(&state, ip, &headers, body).await {
         Ok(registered) => no_store((StatusCode::CREATED, Json(registered)).into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
+async fn handle(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -84,7 +85,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
     let client = state.pool.get().await?;
     let row = client
         .query_one(
-            "SELECT quarry.register_client($1, $2, $3, $4, $5, $6)",
+            "SELECT quarry.register_client($1, $2, $3, $4, $5, $6, 'dynamic', $7, $8)",
             &[
                 &optional_string(&object, "client_name")?,
                 &redirect_uris,
@@ -92,6 +93,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
                 &optional_strings(&object, "grant_types")?,
                 &optional_string(&object, "scope")?,
                 &Value::Object(descriptive),
+                &ip,
+                &state.config.oauth.registrations_per_hour,
             ],
         )
         .await?;

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::Serialize;
 
-use crate::oauth::authorize::{SignIn, render_sign_in, sign_in_request};
+use crate::oauth::authorize::{SignIn, render_sign_in, retry_after_header, sign_in_request};
 use crate::oauth::params::{MAX_BODY, Params};
 use crate::pages;
 use crate::server::AppState;
@@ -103,6 +103,7 @@ async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, headers:
             response
         }
         SignIn::Refused(status, message) => refuse(status, &message),
+        SignIn::Throttled { message, retry_after } => retry_after_header(refuse(StatusCode::TOO_MANY_REQUESTS, &message), retry_after),
     }
 }
 
