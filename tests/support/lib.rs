@@ -188,3 +188,13 @@ pub async fn account(role: Option<&str>, teams: &[&str]) -> (i64, String, String
     }
     (id, email, password)
 }
+
+/// A fresh account (see [`account`]) signed in through the whole OAuth flow, with an initialized
+/// MCP session. Returns the session and the account id.
+pub async fn mcp_session(s: &Sidecar, role: Option<&str>, teams: &[&str], scope: Option<&str>) -> (mcp::Mcp, i64) {
+    let (id, email, password) = account(role, teams).await;
+    let (tokens, _) = oauth::tokens_for(&s.base_url, &email, &password, scope).await;
+    let mut session = mcp::Mcp::new(&s.url("/mcp"), tokens["access_token"].as_str());
+    session.initialize().await;
+    (session, id)
+}
