@@ -40,6 +40,31 @@ mod tests {
         random::random_token(8);
     }
 
+    /// Fuzzing quarry.check_query: SQL-looking token soup and raw text, 1,500 cases. Each is
+    /// accepted or refused with a reason (syntax errors included), and the backend survives.
+    #[pg_test]
+    fn check_query_answers_anything() {
+        use proptest::prelude::*;
+        let tokens = prop::sample::select(vec![
+            "SELECT", "WITH", "VALUES", "INSERT", "DELETE", "UPDATE", "INTO", "FROM", "WHERE", "FOR", "UPDATE", "SHARE", "AS",
+            "(", ")", ",", ";", "*", "1", "'x'", "$$", "--", "/*", "*/", "\\", "pg_class", "t", "x", "RETURNING", "COPY", "SET",
+            "ROLE", "UNION", "ALL", "LOCK", "TABLE", "EXPLAIN", "ANALYZE", "DO", "BEGIN", "END", "NULL", "E'\\x00'", "\"q\"",
+        ]);
+        let soup = prop::collection::vec(tokens, 0..24).prop_map(|t| t.join(" "));
+        let raw = "\\PC{0,200}";
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 1500, ..Default::default() });
+        runner
+            .run(&prop_oneof![soup, raw.prop_map(|s| s)], |sql| {
+                let reason = Spi::get_one_with_args::<String>("SELECT quarry.check_query($1)", &[sql.as_str().into()])
+                    .map_err(|e| TestCaseError::fail(format!("{sql:?}: {e}")))?;
+                if reason.is_none() {
+                    prop_assert!(queries::shape_problem(&sql).is_none(), "{sql:?}");
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[pg_test]
     fn plain_queries_pass_the_check() {
         queries::check_query("SELECT 1");

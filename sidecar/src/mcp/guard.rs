@@ -57,18 +57,19 @@ fn called_tools(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The bearer token of an `Authorization` header (RFC 6750 §2.1), if it carries a plausible one.
+fn bearer_token(header: Option<&HeaderValue>) -> Option<String> {
+    let value = header?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty() && token.len() <= 512).then(|| token.to_string())
+}
+
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
     let all_scopes = SCOPES.join(" ");
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| t.trim().to_string());
-    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 512) else {
+    let Some(token) = bearer_token(request.headers().get(header::AUTHORIZATION)) else {
         return challenge(&state, StatusCode::UNAUTHORIZED, None, &all_scopes);
     };
     let session_id = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -178,6 +179,47 @@ mod tests {
             for scope in scopes::required(tool).unwrap() {
                 assert!(SCOPES.contains(scope), "{tool}: {scope}");
             }
+        }
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let header = |v: &str| HeaderValue::from_str(v).unwrap();
+        assert_eq!(bearer_token(Some(&header("Bearer qat_abc"))).as_deref(), Some("qat_abc"));
+        assert_eq!(bearer_token(Some(&header("bearer  qat_abc "))).as_deref(), Some("qat_abc"));
+        assert_eq!(bearer_token(Some(&header("Basic qat_abc"))), None);
+        assert_eq!(bearer_token(Some(&header("Bearer "))), None);
+        assert_eq!(bearer_token(Some(&header(&format!("Bearer {}", "x".repeat(513))))), None);
+        assert_eq!(bearer_token(None), None);
+    }
+
+    // Fuzzing: any body and any Authorization header are read or ignored, never a panic; a tool
+    // named in a body is always found (so its scope is always checked).
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn any_body_is_read_or_ignored(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = called_tools(&bytes);
+        }
+
+        #[test]
+        fn any_header_is_read_or_ignored(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                if let Some(token) = bearer_token(Some(&value)) {
+                    proptest::prop_assert!(!token.is_empty() && token.len() <= 512);
+                }
+            }
+        }
+
+        #[test]
+        fn every_called_tool_is_seen(names in proptest::collection::vec("[a-z_]{1,20}", 1..6), batch in proptest::bool::ANY, id in proptest::num::i64::ANY) {
+            let messages: Vec<Value> = names
+                .iter()
+                .map(|n| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": n, "arguments": {"x": [1, 2]}}}))
+                .collect();
+            let body = if batch || messages.len() > 1 { Value::Array(messages) } else { messages[0].clone() };
+            proptest::prop_assert_eq!(called_tools(body.to_string().as_bytes()), names);
         }
     }
 }

@@ -40,17 +40,16 @@ impl Params {
         let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
             OAuthError::new("request_too_large", format!("the request body is larger than {} kB", MAX_BODY / 1024))
         })?;
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-            .unwrap_or_default();
+        Params::parse(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), &bytes)
+    }
+
+    /// Parses a body of the given `Content-Type` (form or JSON; anything else is refused).
+    pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Params, OAuthError> {
+        let content_type = content_type.map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()).unwrap_or_default();
         match content_type.as_str() {
-            "application/x-www-form-urlencoded" => {
-                Params::from_pairs(form_urlencoded::parse(&bytes).into_owned())
-            }
+            "application/x-www-form-urlencoded" => Params::from_pairs(form_urlencoded::parse(bytes).into_owned()),
             "application/json" => {
-                let value: serde_json::Value = serde_json::from_slice(&bytes)
+                let value: serde_json::Value = serde_json::from_slice(bytes)
                     .map_err(|e| OAuthError::invalid_request(format!("the body is not valid JSON: {e}")))?;
                 let serde_json::Value::Object(object) = value else {
                     return Err(OAuthError::invalid_request("the body must be a JSON object"));
@@ -75,6 +74,8 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::*;
 
     #[test]
@@ -106,5 +107,46 @@ mod tests {
         headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         let e = Params::from_body(&headers, Body::from("a=b")).await.unwrap_err();
         assert!(e.description.contains("text/plain"));
+    }
+
+    // Fuzzing: whatever bytes arrive, parsing answers Ok or an OAuth error, never panics, and an
+    // accepted body holds each parameter once.
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn any_form_body_parses_or_is_refused(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Ok(params) = Params::parse(Some("application/x-www-form-urlencoded"), &bytes) {
+                for (name, _) in form_urlencoded::parse(&bytes) {
+                    let _ = params.get(&name);
+                }
+            }
+        }
+
+        #[test]
+        fn any_json_body_parses_or_is_refused(text in "\\PC{0,300}", content_type in "(application/json|application/x-www-form-urlencoded|text/plain|)(; charset=utf-8)?") {
+            let _ = Params::parse(Some(&content_type), text.as_bytes());
+        }
+
+        #[test]
+        fn json_shaped_bodies_parse_or_are_refused(
+            pairs in proptest::collection::vec(("[a-z_]{1,12}", proptest::prop_oneof![
+                "\\PC{0,40}".prop_map(serde_json::Value::String),
+                proptest::num::i64::ANY.prop_map(serde_json::Value::from),
+                proptest::bool::ANY.prop_map(serde_json::Value::Bool),
+                proptest::strategy::Just(serde_json::Value::Null),
+            ]), 0..8),
+        ) {
+            let object: serde_json::Map<String, serde_json::Value> = pairs.into_iter().collect();
+            let body = serde_json::to_vec(&object).unwrap();
+            match Params::parse(Some("application/json"), &body) {
+                Ok(params) => {
+                    for (name, value) in &object {
+                        proptest::prop_assert_eq!(params.get(name), value.as_str().filter(|s| !s.is_empty()));
+                    }
+                }
+                Err(e) => proptest::prop_assert_eq!(e.code, "invalid_request"),
+            }
+        }
     }
 }
