@@ -114,8 +114,8 @@ BEGIN
     IF kind IS NULL OR kind NOT IN ('dynamic', 'preregistered') THEN
         RAISE EXCEPTION 'kind must be dynamic or preregistered' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Anyone may register a client, so registrations are counted per address (the counter commits
-    -- even when the registration is refused, like a failed sign-in).
+    -- Anyone may register a client, so registrations are counted per address and hour (a refused
+    -- attempt rolls back with its error and does not extend the wait).
     IF per_hour IS NOT NULL THEN
         v_wait := quarry._rate_limit('register:' || coalesce(host(client_ip), 'unknown'), per_hour, interval '1 hour');
         IF v_wait IS NOT NULL THEN

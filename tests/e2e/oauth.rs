@@ -320,11 +320,52 @@ async fn failed_sign_ins_are_throttled() {
     right.set("email", &email).set("password", &password);
     let response = browser.post_form(&right).await;
     assert_eq!(response.status(), 429, "locked, even with the right password");
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "Retry-After: {retry_after}");
     assert!(response.text().await.unwrap().contains("Too many attempts"));
     let locked: bool = admin().await
         .query_one("SELECT locked_until > now() FROM quarry.sign_in_throttle WHERE key = 'email:' || $1", &[&email])
         .await.unwrap().get(0);
     assert!(locked, "the counter lives in PostgreSQL");
+}
+
+#[tokio::test]
+async fn client_registration_is_rate_limited_per_address() {
+    let s = Sidecar::start_with(&[("QUARRY_REGISTRATIONS_PER_HOUR", "3"), ("QUARRY_TRUST_FORWARDED_FOR", "true")]).await;
+    let mut octets = [0u8; 2];
+    getrandom::fill(&mut octets).unwrap();
+    let address = format!("198.18.{}.{}", octets[0], octets[1]);
+    let register = |from: String| {
+        let url = s.url("/v1/oauth/register");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", from)
+                .json(&json!({ "client_name": "busy", "redirect_uris": ["http://127.0.0.1:9/cb"] }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(register(address.clone()).await.status(), 201);
+    }
+    let refused = register(address.clone()).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "Retry-After: {retry_after}");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_requests");
+    // Other addresses are not affected, and the counter lives in PostgreSQL.
+    assert_eq!(register(format!("198.19.{}.{}", octets[0], octets[1])).await.status(), 201);
+    let counted: i32 = admin()
+        .await
+        .query_one("SELECT failures FROM quarry.sign_in_throttle WHERE key = 'register:' || $1", &[&address])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 3, "the refused attempt is not counted");
 }
 
 #[tokio::test]
