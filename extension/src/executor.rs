@@ -160,8 +160,10 @@ fn run_question(
         return Err(guard::Refusal { code: guard::NOT_A_QUERY, message: problem, hint: crate::queries::SHAPE_HINT });
     }
     let settings = settings(account_id, dataset_id, search_path, timeout_ms);
-    let outcome = in_rolled_back_subtransaction(|| run(sql, &settings, caps));
-    reset_session_state();
+    // Reset whether the question ran, was refused or failed.
+    let outcome = PgTryBuilder::new(|| in_rolled_back_subtransaction(|| run(sql, &settings, caps)))
+        .finally(reset_session_state)
+        .execute();
     outcome.map(Collected::into_json)
 }
 
