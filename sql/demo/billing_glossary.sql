@@ -1,0 +1,43 @@
+-- Business definitions for the Billing demo (sql/demo/billing.sql). Not executed by anything yet:
+-- a list for whoever sets the dataset up in Quarry (quarry.set_glossary_term), and the rules the
+-- ground truth in tests/questions/billing.toml follows.
+--
+-- One term a line:  -- term: <name> | definition: <text> | synonyms: <comma-separated list>
+-- Tables: billing.plans, billing.customers, billing.subscriptions, billing.invoices, billing.refunds,
+-- billing.support_tickets, and the materialized view billing.monthly_mrr. "Today" is current_date;
+-- periods follow the calendar (TimeZone UTC).
+--
+-- Subscriptions ----------------------------------------------------------------------------------
+-- A customer starts with a 14-day trial (status trialing); then its subscription is active (or
+-- past_due while an invoice is overdue). A plan change ends the subscription with status changed
+-- and starts a new one the same day; a cancellation ends it with status cancelled, for good.
+-- term: active subscription | definition: A subscription with status 'active' or 'past_due' (past its trial and not ended). Trialing, cancelled and changed subscriptions are not active. | synonyms: paying subscription, live subscription
+-- term: active customer | definition: A customer with at least one active subscription (status 'active' or 'past_due'). | synonyms: paying customer, current customer, active account
+-- term: trial | definition: A subscription with status 'trialing'; a trial customer is a customer with such a subscription. | synonyms: trialing customer, free trial
+-- term: MRR | definition: Monthly recurring revenue: sum of subscriptions.mrr over active subscriptions (status 'active' or 'past_due'). Annual plans count for their monthly equivalent (mrr is already per month). Trials do not count. | synonyms: monthly recurring revenue, recurring revenue
+-- term: ARR | definition: Annual recurring revenue: MRR * 12. | synonyms: annual recurring revenue, annual run rate
+-- term: MRR on a past date | definition: Sum of subscriptions.mrr over subscriptions that had started billing by that day and had not ended: coalesce(trial_ends_on, started_on) <= day AND (ended_on IS NULL OR ended_on > day). billing.monthly_mrr holds it for the first day of each month, per plan tier. | synonyms: starting MRR, MRR at the start of the month, MRR trend
+-- term: ARPA | definition: Average revenue per account: MRR divided by the number of active customers. | synonyms: average revenue per account, ARPU, average MRR per customer
+-- term: seats | definition: Sum of subscriptions.seats over active subscriptions. | synonyms: licences, licenses, paid seats, active seats
+-- term: churned customer | definition: A customer whose subscription was cancelled (status 'cancelled'); customers who cancel never come back, so a churned customer has no active or trialing subscription. The churn date is that subscription's ended_on. Plan changes (status 'changed') are not churn. | synonyms: lost customer, cancelled customer, churn
+-- term: churn rate | definition: Customer churn rate of a period, in percent: customers who churned in the period (ended_on in the period) divided by the customers that were active at the start of the period (a subscription with coalesce(trial_ends_on, started_on) < start AND (ended_on IS NULL OR ended_on >= start)), times 100. | synonyms: customer churn rate, logo churn, cancellation rate
+-- term: churned MRR | definition: Sum of mrr of the subscriptions cancelled (status 'cancelled') in the period, by ended_on. | synonyms: lost MRR, MRR churn
+-- term: new customer | definition: A customer who signed up in the period (customers.signed_up_on), trial included. | synonyms: new signup, new account, new logo
+-- term: upgrade | definition: A plan change (subscription with status 'changed') whose next subscription of the same customer, starting on its ended_on, has a higher mrr. A downgrade has a lower mrr. | synonyms: expansion (upgrade), contraction (downgrade)
+-- term: enterprise customer | definition: A customer whose segment is 'enterprise' (company size), whatever its plan. Customers on the Enterprise plan are those whose subscription's plan tier is 'enterprise'. | synonyms: large customer
+-- term: SMB customer | definition: A customer whose segment is 'smb'. | synonyms: small business, small and medium business
+--
+-- Invoices and money -----------------------------------------------------------------------------
+-- term: net revenue | definition: Money collected: the amounts of paid invoices (status 'paid') minus the refunds on those invoices, dated by when the invoice was paid (invoices.paid_at). | synonyms: revenue, collected revenue, cash collected, income
+-- term: gross revenue | definition: Amounts of paid invoices before refunds, dated by invoices.paid_at. | synonyms: gross collections, payments received
+-- term: billings | definition: Amount invoiced: sum of invoices.amount over invoices that were sent (status 'open', 'paid' or 'uncollectible'; not 'draft' or 'void'), dated by issued_on. | synonyms: invoiced amount, amount billed, bookings
+-- term: outstanding balance | definition: Sum of amount over open invoices (status 'open'). | synonyms: accounts receivable, AR, unpaid invoices, amount owed
+-- term: overdue invoice | definition: An open invoice (status 'open') whose due_on is before today. | synonyms: late invoice, past-due invoice, overdue
+-- term: days to pay | definition: For a paid invoice, paid_at::date - issued_on, in days. Average days to pay averages it over paid invoices. | synonyms: DSO, payment delay, time to pay
+-- term: write-off | definition: An invoice with status 'uncollectible'; the written-off amount is its amount. | synonyms: bad debt, uncollectible invoice
+-- term: refund rate | definition: Refunded amount (refunds.amount, by refunded_on) divided by gross revenue of the same period, times 100. | synonyms: refund percentage
+--
+-- Support ----------------------------------------------------------------------------------------
+-- term: open ticket | definition: A support ticket that is not resolved (status 'open' or 'pending'). | synonyms: unresolved ticket, backlog
+-- term: resolution time | definition: resolved_at - opened_at of a resolved ticket, in hours. Average resolution time averages it over resolved tickets. | synonyms: time to resolve, time to resolution
+-- term: CSAT | definition: Percentage of rated tickets (satisfaction not null) rated 4 or 5. | synonyms: customer satisfaction, satisfaction score
