@@ -46,6 +46,11 @@ if [ "$DEMO" = 1 ] && [ -z "$(psql_admin -d "$DB" -Atc "SELECT 1 FROM pg_namespa
   psql_admin -d "$DB" -v demo_password="$QUARRY_DEMO_PASSWORD" -v emea_password="$QUARRY_EMEA_PASSWORD" \
     -f "$QUARRY_ROOT/sql/demo/quarry.sql" >/dev/null
 fi
+if [ "$DEMO" = 1 ] && [ -z "$(psql_admin -d "$DB" -Atc "SELECT 1 FROM pg_namespace WHERE nspname = 'billing'")" ]; then
+  say "loading the billing demo into $DB (4,000 customers, 30,000 invoices; a few seconds)"
+  psql_admin -d "$DB" -f "$QUARRY_ROOT/sql/demo/billing.sql" >/dev/null
+  psql_admin -d "$DB" -v demo_password="$QUARRY_DEMO_PASSWORD" -f "$QUARRY_ROOT/sql/demo/billing_quarry.sql" >/dev/null
+fi
 
 echo "SELECT quarry.grant_service(:'role')" | psql_admin -d "$DB" -v role="$QUARRY_SIDECAR_ROLE" >/dev/null
 say "database $DB ready (extension $(psql_admin -d "$DB" -Atc 'SELECT quarry.version()'))"

@@ -94,6 +94,7 @@ BEGIN
     VALUES (v.id, s.schema_name, s.relation_name)
     ON CONFLICT DO NOTHING;
     UPDATE quarry.datasets d SET updated_at = now() WHERE d.id = v.id;
+    PERFORM quarry._derive_semantic_model(v.id);
 END $$;
 
 CREATE FUNCTION remove_dataset_source(dataset_id bigint, source text) RETURNS void
@@ -109,6 +110,7 @@ BEGIN
         RAISE EXCEPTION 'dataset % has no source %', v.id, quote_literal(source) USING ERRCODE = 'undefined_object';
     END IF;
     UPDATE quarry.datasets d SET updated_at = now() WHERE d.id = v.id;
+    PERFORM quarry._derive_semantic_model(v.id);
 END $$;
 
 -- Creates a dataset for a team over the given sources (see _parse_source).

@@ -16,6 +16,8 @@ LANGUAGE sql IMMUTABLE AS $$
         'dataset_id(bigint, text)',
         'dataset_runtime(bigint, bigint)',
         'question_context(bigint, bigint)',
+        'question_model(bigint, bigint)',
+        'dimension_values(bigint, bigint)',
         'check_query(text)',
         'save_turn(bigint, bigint, bigint, text, jsonb)',
         -- Conversations, dashboards, models, audit

@@ -106,6 +106,19 @@ CREATE TABLE example_queries (
 );
 CREATE UNIQUE INDEX example_queries_key ON example_queries (dataset_id, lower(question));
 
+-- The semantic model of each dataset (see semantic.sql): what was derived from the catalog and what a
+-- DBA set, kept apart so that a new derivation keeps the DBA's work.
+CREATE TABLE semantic_items (
+    dataset_id  bigint NOT NULL REFERENCES datasets ON DELETE CASCADE,
+    kind        text NOT NULL CHECK (kind IN ('table', 'dimension', 'time_dimension', 'measure', 'filter', 'relationship')),
+    table_name  text NOT NULL DEFAULT '',      -- the logical table an item belongs to ('' for tables and relationships)
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    spec        jsonb NOT NULL CHECK (jsonb_typeof(spec) = 'object'),
+    origin      text NOT NULL CHECK (origin IN ('derived', 'dba')),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dataset_id, kind, table_name, name, origin)
+);
+
 -- OAuth 2.1 ------------------------------------------------------------------------------------------
 
 CREATE TABLE oauth_clients (

@@ -69,6 +69,7 @@ extension_sql_file!("../sql/mcp.sql", name = "mcp", requires = ["oauth"]);
 extension_sql_file!("../sql/conversations.sql", name = "conversations", requires = ["catalog"]);
 extension_sql_file!("../sql/dashboards.sql", name = "dashboards", requires = ["conversations"]);
 extension_sql_file!("../sql/models.sql", name = "models", requires = ["datasets"]);
+extension_sql_file!("../sql/semantic.sql", name = "semantic", requires = ["catalog", queries::check_query]);
 extension_sql_file!(
     "../sql/questions.sql",
     name = "questions",

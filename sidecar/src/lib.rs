@@ -12,6 +12,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod pages;
 pub mod pipeline;
+pub mod semantic;
 pub mod server;
 pub mod session;
 pub mod telemetry;
