@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tokio_postgres::error::SqlState;
 
 use crate::EXTENSION_VERSION;
+use crate::db::DbError;
 use crate::server::AppState;
 
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -35,24 +35,16 @@ fn body(status: &str, database: &str, installed: Option<&str>) -> Value {
 
 /// The installed extension version, or a sentence saying what is wrong.
 pub async fn check(state: &AppState) -> Result<String, String> {
-    let client = state.pool.get().await.map_err(|e| {
-        tracing::warn!(error = %e, "health check: no connection");
-        "the database is unreachable".to_string()
-    })?;
-    let row = client.query_one("SELECT quarry.version()", &[]).await.map_err(|e| match e.code() {
-        Some(c) if *c == SqlState::INVALID_SCHEMA_NAME || *c == SqlState::UNDEFINED_FUNCTION => {
-            "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string()
-        }
-        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+    let installed = state.db.version().await.map_err(|e| match e {
+        DbError::Unavailable => "the database is unreachable".to_string(),
+        DbError::Missing(_) => "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string(),
+        DbError::Forbidden { .. } => {
             "this sidecar's role may not use the quarry schema (SELECT quarry.grant_service('<role>'))".to_string()
         }
-        _ => {
-            tracing::warn!(error = %e, "health check failed");
+        other => {
+            tracing::warn!(error = %other, "health check failed");
             "the database did not answer the health check".to_string()
         }
     })?;
-    row.try_get::<_, Option<String>>(0)
-        .ok()
-        .flatten()
-        .ok_or_else(|| "the quarry extension is not installed in this database".to_string())
+    installed.ok_or_else(|| "the quarry extension is not installed in this database".to_string())
 }

@@ -6,7 +6,6 @@
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod executor;
 pub mod health;
 pub mod mcp;
 pub mod oauth;

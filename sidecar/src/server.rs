@@ -7,25 +7,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
+use crate::db::Db;
+use crate::db::questions::Executor;
 use crate::error::Error;
 use crate::oauth::client_metadata::MetadataFetcher;
 use crate::urls::PublicUrls;
-use crate::{db, executor, health, mcp, oauth, pages, pipeline};
+use crate::{health, mcp, oauth, pages, pipeline};
 
 /// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub pool: Pool,
-    /// Connections for running questions (see [`crate::executor`]).
-    pub query_pool: Pool,
+    /// The extension's service API.
+    pub db: Db,
+    /// Runs questions, on its own connections (see [`crate::db::questions`]).
+    pub executor: Executor,
     /// Where clients reach this server (see [`Config::public_url_for`]), and every URL derived.
     pub urls: Arc<PublicUrls>,
     /// Fetches Client ID Metadata Documents (public addresses only).
@@ -72,16 +74,16 @@ pub enum ServeError {
 }
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
-    let pool = db::pool(&config).map_err(ServeError::Setup)?;
-    let query_pool = executor::pool(&config).map_err(ServeError::Setup)?;
+    let db = Db::connect(&config).map_err(ServeError::Setup)?;
+    let executor = Executor::connect(&config).map_err(ServeError::Setup)?;
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
     let state = AppState {
         urls: Arc::new(PublicUrls::new(&config.public_url_for(local))),
         metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
         config: Arc::new(config.clone()),
-        pool,
-        query_pool,
+        db,
+        executor,
         http: reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))

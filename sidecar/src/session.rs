@@ -8,26 +8,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 
-use crate::error::Error;
+pub use crate::db::accounts::Session;
+use crate::db::DbError;
 use crate::server::AppState;
 
 pub const SESSION_COOKIE: &str = "quarry_session";
 /// Before there is a session, sign-in and sign-up forms are protected by a double-submit
 /// cookie: a random value in this cookie must come back in the form.
 pub const FORM_COOKIE: &str = "quarry_form";
-
-/// The signed-in account of a request, as `quarry.session()` reports it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Session {
-    pub account_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub csrf: String,
-    #[serde(skip)]
-    pub token: String,
-}
 
 /// A cookie's value from the request headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -55,12 +44,9 @@ pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
 }
 
 /// The session of this request, if its cookie names a live one.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Error> {
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, DbError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    let client = state.pool.get().await?;
-    let row = client.query_one("SELECT quarry.session($1)", &[&token]).await?;
-    let value: Option<serde_json::Value> = row.get(0);
-    Ok(value.and_then(|v| serde_json::from_value::<Session>(v).ok()).map(|s| Session { token, ..s }))
+    state.db.session(&token).await
 }
 
 /// 24 random bytes, base64url: form tokens.

@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(guard::MAX_BODY)
         .with_sse_keep_alive(Some(Duration::from_secs(15)));
-    config.session_store = Some(Arc::new(sessions::PgSessionStore { pool: state.pool.clone() }));
+    config.session_store = Some(Arc::new(sessions::PgSessionStore { db: state.db.clone() }));
     let mut session_manager = LocalSessionManager::default();
     // Idle sessions leave memory after a while; their record in PostgreSQL brings them back.
     session_manager.session_config.keep_alive = Some(Duration::from_secs(600));

@@ -14,12 +14,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use serde_json::Value;
 use url::Url;
 
 use super::client_metadata;
 use super::params::{MAX_BODY, Params};
-use super::secs;
+use crate::db::DbError;
+use crate::db::accounts::{Credentials, SignedIn};
+use crate::db::oauth::{Authorization, CheckedRequest};
 use crate::pages;
 use crate::server::AppState;
 use crate::session::{self, ClientIp, FORM_COOKIE, SESSION_COOKIE, Session};
@@ -89,7 +90,7 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
     };
     if (client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
-        && let Err(reason) = client_metadata::ensure_client(state, client_id).await {
+        && let Err(reason) = client_metadata::ensure_client(&state.db, &state.metadata_fetcher, state.config.oauth.client_metadata_ttl, client_id).await {
             return Err(Refusal::Page(
                 StatusCode::BAD_REQUEST,
                 "This app could not be verified",
@@ -97,33 +98,8 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
             ));
         }
 
-    let db = state.pool.get().await.map_err(|_| unavailable())?;
-    let check = "SELECT quarry.check_authorization_request($1, $2, $3)";
-    let checked = match db.query_one(check, &[&client_id, &p.get("redirect_uri"), &p.get("scope")]).await {
-        Ok(row) => row.get::<_, Value>(0),
-        Err(e) => {
-            let Some(db_error) = e.as_db_error() else { return Err(unavailable()) };
-            let message = db_error.message().to_string();
-            return Err(match db_error.code().code() {
-                "QO002" => Refusal::Page(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again.")),
-                "QO008" | "QO001" => Refusal::Page(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message),
-                "QO006" => {
-                    // The scope is wrong but the client and redirect URI are fine: learn the
-                    // redirect URI without the scope and send the error back there.
-                    let Ok(row) = db.query_one(check, &[&client_id, &p.get("redirect_uri"), &None::<String>]).await else {
-                        return Err(unavailable());
-                    };
-                    let request: Value = row.get(0);
-                    oauth_error(state, request["redirect_uri"].as_str().unwrap_or_default(), p.get("state"), "invalid_scope", &message)
-                }
-                _ => {
-                    tracing::error!(sqlstate = db_error.code().code(), %message, "authorization check failed");
-                    unavailable()
-                }
-            });
-        }
-    };
-    let redirect_uri = checked["redirect_uri"].as_str().unwrap_or_default().to_string();
+    let checked = check_request(state, client_id, p).await?;
+    let redirect_uri = checked.redirect_uri.unwrap_or_default();
     let client_state = p.get("state");
     let fail = |error: &str, description: &str| Err(oauth_error(state, &redirect_uri, client_state, error, description));
 
@@ -151,15 +127,45 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         }
 
     Ok(Request {
-        client_id: checked["client_id"].as_str().unwrap_or(client_id).to_string(),
-        client_name: checked["client_name"].as_str().unwrap_or("An app").to_string(),
-        scopes: checked["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        client_id: checked.client_id.unwrap_or_else(|| client_id.to_string()),
+        client_name: checked.client_name.unwrap_or_else(|| "An app".to_string()),
+        scopes: checked.scopes,
         state: client_state.map(str::to_string),
         code_challenge: challenge.to_string(),
         resource,
         prompt,
         carried: CARRIED.iter().filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string()))).collect(),
         redirect_uri,
+    })
+}
+
+/// The extension's check of the client, its redirect URI and the scope. An unknown client or
+/// redirect URI gets an error page; a wrong scope goes back to the (verified) redirect URI.
+async fn check_request(state: &AppState, client_id: &str, p: &Params) -> Result<CheckedRequest, Refusal> {
+    let refused = match state.db.check_authorization_request(client_id, p.get("redirect_uri"), p.get("scope")).await {
+        Ok(checked) => return Ok(checked),
+        Err(e) => e,
+    };
+    Err(match refused {
+        DbError::OAuth { code: "invalid_client", message, .. } => {
+            Refusal::Page(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again."))
+        }
+        DbError::OAuth { code: "invalid_redirect_uri" | "invalid_request", message, .. } => {
+            Refusal::Page(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message)
+        }
+        DbError::OAuth { code: "invalid_scope", message, .. } => {
+            // The scope is wrong but the client and redirect URI are fine: learn the redirect URI
+            // without the scope and send the error back there.
+            let Ok(checked) = state.db.check_authorization_request(client_id, p.get("redirect_uri"), None).await else {
+                return Err(unavailable());
+            };
+            oauth_error(state, &checked.redirect_uri.unwrap_or_default(), p.get("state"), "invalid_scope", &message)
+        }
+        DbError::Unavailable => unavailable(),
+        other => {
+            tracing::error!(error = %other, "authorization check failed");
+            unavailable()
+        }
     })
 }
 
@@ -221,12 +227,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
 }
 
 async fn remembered_scopes(state: &AppState, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
-    let db = state.pool.get().await.map_err(|_| unavailable())?;
-    let row = db
-        .query_one("SELECT quarry.consented_scopes($1, $2)", &[&session.account_id, &request.client_id])
-        .await
-        .map_err(|_| unavailable())?;
-    Ok(row.get::<_, Option<Vec<String>>>(0).unwrap_or_default().into_iter().collect())
+    let scopes = state.db.consented_scopes(session.account_id, &request.client_id).await.map_err(|_| unavailable())?;
+    Ok(scopes.into_iter().collect())
 }
 
 /// POST: the sign-in, sign-up and consent forms.
@@ -319,49 +321,39 @@ pub fn retry_after_header(mut response: Response, seconds: u64) -> Response {
 /// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
 pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect::<String>());
-    let Ok(db) = state.pool.get().await else {
-        return SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now; try again in a moment.".into());
+    let credentials = Credentials {
+        email: f.get("email"),
+        password: f.get("password"),
+        ip,
+        user_agent: user_agent.as_deref(),
+        ttl: state.config.oauth.session_ttl,
     };
-    let ttl = secs(state.config.oauth.session_ttl);
-    let result = if signup {
-        db.query_one(
-            "SELECT quarry.sign_up($1, $2, $3, $4, $5, make_interval(secs => $6))",
-            &[&f.get("email"), &f.get("password"), &f.get("display_name"), &ip, &user_agent, &ttl],
-        )
-        .await
+    let answer = if signup {
+        state.db.sign_up(&credentials, f.get("display_name")).await
     } else {
-        db.query_one(
-            "SELECT quarry.sign_in($1, $2, $3, $4, make_interval(secs => $5))",
-            &[&f.get("email"), &f.get("password"), &ip, &user_agent, &ttl],
-        )
-        .await
+        state.db.sign_in(&credentials).await
     };
-    let answer: Value = match result {
-        Ok(row) => row.get(0),
-        Err(e) => {
-            return match e.as_db_error() {
-                Some(d) if d.code().code().starts_with("22") => SignIn::Refused(StatusCode::BAD_REQUEST, d.message().to_string()),
-                _ => {
-                    tracing::error!(error = %e, "sign-in failed");
-                    SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; try again in a moment.".into())
-                }
-            };
+    match answer {
+        Ok(SignedIn::Session { token, account_id }) => {
+            tracing::info!(account_id, signup, "signed in");
+            SignIn::Ok(session::set_cookie(SESSION_COOKIE, &token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
         }
-    };
-    match answer["reason"].as_str() {
-        None => {
-            let token = answer["session"].as_str().unwrap_or_default();
-            tracing::info!(account_id = answer["account_id"].as_i64(), signup, "signed in");
-            SignIn::Ok(session::set_cookie(SESSION_COOKIE, token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
-        }
-        Some("throttled") => {
-            let retry_after = answer["retry_after"].as_u64().unwrap_or(900).max(1);
+        Ok(SignedIn::Throttled { retry_after }) => {
+            let retry_after = retry_after.and_then(|n| u64::try_from(n).ok()).unwrap_or(900).max(1);
             let minutes = retry_after.div_ceil(60);
             tracing::warn!(?ip, "sign-in throttled");
             SignIn::Throttled { message: format!("Too many attempts. Try again in {minutes} minutes."), retry_after }
         }
-        Some("exists") => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
-        Some(_) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
+        Ok(SignedIn::Exists) => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
+        Ok(SignedIn::Invalid) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
+        Err(DbError::Invalid(message)) => SignIn::Refused(StatusCode::BAD_REQUEST, message),
+        Err(DbError::Unavailable) => {
+            SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now; try again in a moment.".into())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in failed");
+            SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; try again in a moment.".into())
+        }
     }
 }
 
@@ -412,35 +404,26 @@ fn consent_page(state: &AppState, session: &Session, request: &Request, status: 
 
 /// Records consent, issues the code and sends the person back to the client with it.
 async fn issue_code(state: &AppState, session: &Session, request: &Request, granted: &[String]) -> Response {
-    let Ok(db) = state.pool.get().await else { return unavailable().into_response() };
-    let result = db
-        .query_one(
-            "SELECT quarry.authorize($1, $2, $3, $4, $5, $6, make_interval(secs => $7))",
-            &[
-                &session.account_id,
-                &request.client_id,
-                &request.redirect_uri,
-                &granted,
-                &request.resource,
-                &request.code_challenge,
-                &secs(state.config.oauth.code_ttl),
-            ],
-        )
-        .await;
-    match result {
-        Ok(row) => {
-            let code: String = row.get(0);
+    let authorization = Authorization {
+        account_id: session.account_id,
+        client_id: &request.client_id,
+        redirect_uri: &request.redirect_uri,
+        scopes: granted,
+        resource: &request.resource,
+        code_challenge: &request.code_challenge,
+        code_ttl: state.config.oauth.code_ttl,
+    };
+    match state.db.authorize(&authorization).await {
+        Ok(code) => {
             tracing::info!(client_id = %request.client_id, account_id = session.account_id, scopes = ?granted, "authorization code issued");
             back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
         }
-        Err(e) => match e.as_db_error() {
-            Some(d) if d.code().code() == "QO010" => {
-                oauth_error(state, &request.redirect_uri, request.state.as_deref(), "access_denied", d.message()).into_response()
-            }
-            _ => {
-                tracing::error!(error = %e, "issuing an authorization code failed");
-                unavailable().into_response()
-            }
-        },
+        Err(DbError::OAuth { code: "access_denied", message, .. }) => {
+            oauth_error(state, &request.redirect_uri, request.state.as_deref(), "access_denied", &message).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "issuing an authorization code failed");
+            unavailable().into_response()
+        }
     }
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::SCOPES;
+use crate::db::oauth::SCOPES;
 use crate::server::AppState;
 
 pub async fn protected_resource(State(state): State<AppState>) -> Json<Value> {

@@ -16,9 +16,6 @@ use axum::routing::{get, post};
 
 use crate::server::AppState;
 
-/// Quarry's scopes, in the order they are shown (the extension's `quarry.scopes()`).
-pub const SCOPES: [&str; 4] = ["read", "write", "datasets", "conversations"];
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
@@ -29,9 +26,4 @@ pub fn router() -> Router<AppState> {
         .route("/v1/oauth/token", post(token::token))
         .route("/v1/oauth/revoke", post(revoke::revoke))
         .route("/oauth/authorize", get(authorize::show).post(authorize::submit))
-}
-
-/// Seconds of a duration as SQL functions take them (`make_interval(secs => $n)`).
-pub fn secs(d: std::time::Duration) -> f64 {
-    d.as_secs_f64()
 }

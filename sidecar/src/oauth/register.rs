@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::error::{OAuthError, no_store};
 use super::params::MAX_BODY;
+use crate::db::oauth::NewClient;
 use crate::server::AppState;
 use crate::session::ClientIp;
 
@@ -106,23 +107,19 @@ async fn handle(state: &AppState, ip: Option<std::net::IpAddr>, headers: &Header
         .await
         .map_err(|_| OAuthError::new("request_too_large", "the request body is too large"))?;
     let r = registration(&bytes)?;
-    let client = state.pool.get().await?;
-    let row = client
-        .query_one(
-            "SELECT quarry.register_client($1, $2, $3, $4, $5, $6, 'dynamic', $7, $8)",
-            &[
-                &r.client_name,
-                &r.redirect_uris,
-                &r.token_endpoint_auth_method,
-                &r.grant_types,
-                &r.scope,
-                &Value::Object(r.descriptive),
-                &ip,
-                &state.config.oauth.registrations_per_hour,
-            ],
-        )
+    let registered = state
+        .db
+        .register_client(&NewClient {
+            client_name: r.client_name.as_deref(),
+            redirect_uris: &r.redirect_uris,
+            token_endpoint_auth_method: r.token_endpoint_auth_method.as_deref(),
+            grant_types: r.grant_types.as_deref(),
+            scope: r.scope.as_deref(),
+            metadata: &r.descriptive,
+            ip,
+            per_hour: state.config.oauth.registrations_per_hour,
+        })
         .await?;
-    let registered: Value = row.get(0);
     tracing::info!(client_id = registered["client_id"].as_str().unwrap_or_default(), "client registered");
     Ok(registered)
 }

@@ -5,10 +5,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::error::{OAuthError, no_store};
 use super::params::Params;
+use crate::db::oauth::{ClientCredentials, TokenAnswer};
 use crate::server::AppState;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -23,13 +23,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     let Some(token) = p.get("token") else {
         return Err(OAuthError::invalid_request("token is required"));
     };
-    let client = state.pool.get().await?;
-    let row = client
-        .query_one("SELECT quarry.revoke_token($1, $2, $3)", &[&token, &p.get("client_id"), &p.get("client_secret")])
-        .await?;
-    let answer: Value = row.get(0);
-    match OAuthError::from_json(&answer) {
-        Some(error) => Err(error),
-        None => Ok(()),
+    let client = ClientCredentials { client_id: p.get("client_id"), client_secret: p.get("client_secret") };
+    match state.db.revoke_token(token, &client).await? {
+        TokenAnswer::Granted(_) => Ok(()),
+        TokenAnswer::Refused { error, description } => Err(OAuthError::returned(&error, &description)),
     }
 }

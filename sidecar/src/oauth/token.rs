@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::error::{OAuthError, no_store};
 use super::params::Params;
-use super::secs;
+use crate::db::oauth::{ClientCredentials, CodeRedemption, TokenAnswer, TokenLifetimes, TokenRefresh};
 use crate::server::AppState;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -26,45 +26,31 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
 async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
     let p = Params::from_body(headers, body).await?;
     let ttl = &state.config.oauth;
-    let client = state.pool.get().await?;
-    let answer: Value = match p.get("grant_type") {
+    let client = ClientCredentials { client_id: p.get("client_id"), client_secret: p.get("client_secret") };
+    let lifetimes = TokenLifetimes { access: ttl.access_ttl, refresh: ttl.refresh_ttl };
+    let answer = match p.get("grant_type") {
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some("authorization_code") => {
-            let row = client
-                .query_one(
-                    "SELECT quarry.redeem_code($1, $2, $3, $4, $5, $6, make_interval(secs => $7), make_interval(secs => $8))",
-                    &[
-                        &p.get("code"),
-                        &p.get("client_id"),
-                        &p.get("client_secret"),
-                        &p.get("redirect_uri"),
-                        &p.get("code_verifier"),
-                        &p.get("resource"),
-                        &secs(ttl.access_ttl),
-                        &secs(ttl.refresh_ttl),
-                    ],
-                )
-                .await?;
-            row.get(0)
+            let redemption = CodeRedemption {
+                code: p.get("code"),
+                client,
+                redirect_uri: p.get("redirect_uri"),
+                code_verifier: p.get("code_verifier"),
+                resource: p.get("resource"),
+                lifetimes,
+            };
+            state.db.redeem_code(&redemption).await?
         }
         Some("refresh_token") => {
-            let row = client
-                .query_one(
-                    "SELECT quarry.refresh_tokens($1, $2, $3, $4, $5, make_interval(secs => $6),
-                                                  make_interval(secs => $7), make_interval(secs => $8))",
-                    &[
-                        &p.get("refresh_token"),
-                        &p.get("client_id"),
-                        &p.get("client_secret"),
-                        &p.get("scope"),
-                        &p.get("resource"),
-                        &secs(ttl.access_ttl),
-                        &secs(ttl.refresh_ttl),
-                        &secs(ttl.refresh_grace),
-                    ],
-                )
-                .await?;
-            row.get(0)
+            let refresh = TokenRefresh {
+                refresh_token: p.get("refresh_token"),
+                client,
+                scope: p.get("scope"),
+                resource: p.get("resource"),
+                lifetimes,
+                grace: ttl.refresh_grace,
+            };
+            state.db.refresh_tokens(&refresh).await?
         }
         Some(other) => {
             return Err(OAuthError::new(
@@ -73,8 +59,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
             ));
         }
     };
-    match OAuthError::from_json(&answer) {
-        Some(error) => Err(error),
-        None => Ok(answer),
+    match answer {
+        TokenAnswer::Granted(tokens) => Ok(tokens),
+        TokenAnswer::Refused { error, description } => Err(OAuthError::returned(&error, &description)),
     }
 }

@@ -76,5 +76,5 @@ pub fn scope_view(name: &str) -> Option<ScopeView> {
         "conversations" => ("See conversations", "View your conversation threads: questions, SQL, analyses and charts."),
         _ => return None,
     };
-    crate::oauth::SCOPES.iter().find(|s| **s == name).map(|name| ScopeView { name, title, description })
+    crate::db::oauth::SCOPES.iter().find(|s| **s == name).map(|name| ScopeView { name, title, description })
 }

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::context;
-use serde::Serialize;
 
+use crate::db::DbError;
 use crate::oauth::authorize::{SignIn, render_sign_in, retry_after_header, sign_in_request};
 use crate::oauth::params::{MAX_BODY, Params};
 use crate::pages;
@@ -107,49 +107,18 @@ async fn sign_in(State(state): State<AppState>, ClientIp(ip): ClientIp, headers:
     }
 }
 
-#[derive(Serialize)]
-struct GrantView {
-    client_id: String,
-    client_name: String,
-    redirect_host: Option<String>,
-    scopes: Vec<String>,
-    granted_at: String,
-    last_used_at: Option<String>,
-}
-
 async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let session = match signed_in(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(db) = state.pool.get().await else { return unavailable() };
-    let rows = match db
-        .query(
-            "SELECT client_id, client_name, redirect_host, scopes,
-                    to_char(granted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),
-                    to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')
-               FROM quarry.account_grants($1)",
-            &[&session.account_id],
-        )
-        .await
-    {
-        Ok(rows) => rows,
+    let grants = match state.db.account_grants(session.account_id).await {
+        Ok(grants) => grants,
         Err(e) => {
             tracing::error!(error = %e, "listing grants failed");
             return unavailable();
         }
     };
-    let grants: Vec<GrantView> = rows
-        .iter()
-        .map(|r| GrantView {
-            client_id: r.get(0),
-            client_name: r.get(1),
-            redirect_host: r.get(2),
-            scopes: r.get(3),
-            granted_at: r.get(4),
-            last_used_at: r.get(5),
-        })
-        .collect();
     let q = Params::from_query(query.as_deref()).unwrap_or_default();
     let error = match q.get("error") {
         Some("password_wrong") => Some("The current password is not right."),
@@ -174,13 +143,12 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -
     let Some(client_id) = fields.get("client_id") else {
         return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It does not say which app to revoke.");
     };
-    let Ok(db) = state.pool.get().await else { return unavailable() };
-    match db.execute("SELECT quarry.revoke_grant($1, $2)", &[&session.account_id, &client_id]).await {
-        Ok(_) => {
+    match state.db.revoke_grant(session.account_id, client_id).await {
+        Ok(()) => {
             tracing::info!(account_id = session.account_id, client_id, "grant revoked");
             see_other(&state.urls.endpoint("/settings?notice=revoked"))
         }
-        Err(e) if e.code().is_some_and(|c| c.code() == "42704") => {
+        Err(DbError::NotFound(_)) => {
             pages::message(StatusCode::NOT_FOUND, "Nothing to revoke", "This app has no access to your account.")
         }
         Err(e) => {
@@ -202,17 +170,10 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, body
     if new.chars().count() < 8 {
         return see_other(&state.urls.endpoint("/settings?error=password_weak"));
     }
-    let Ok(db) = state.pool.get().await else { return unavailable() };
-    let changed = db
-        .query_one(
-            "SELECT quarry.change_password($1, $2, $3, $4)",
-            &[&session.account_id, &fields.get("current_password"), &new, &session.token],
-        )
-        .await;
-    match changed.map(|row| row.get::<_, bool>(0)) {
+    match state.db.change_password(session.account_id, fields.get("current_password"), new, &session.token).await {
         Ok(true) => see_other(&state.urls.endpoint("/settings?notice=password")),
         Ok(false) => see_other(&state.urls.endpoint("/settings?error=password_wrong")),
-        Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
+        Err(DbError::Invalid(_)) => {
             see_other(&state.urls.endpoint("/settings?error=password_weak"))
         }
         Err(e) => {
@@ -227,9 +188,7 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Ok(db) = state.pool.get().await {
-        let _ = db.execute("SELECT quarry.sign_out($1)", &[&session.token]).await;
-    }
+    let _ = state.db.sign_out(&session.token).await;
     let mut response = see_other(&state.urls.endpoint("/signin?notice=signed_out"));
     response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE, state.urls.https));
     response

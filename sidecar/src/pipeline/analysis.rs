@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::chart::{Chart, Kind, number};
 use super::i18n::{Lang, t};
-use crate::executor::QueryResult;
+use crate::db::questions::QueryResult;
 
 /// A number for people: thousands separated, at most two decimals.
 pub fn format_number(v: f64) -> String {

@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::context::{relevance, stem, words};
-use crate::mcp::tools::types::DatasetList;
-use crate::mcp::tools::{ToolError, call};
+use crate::db::datasets::{DatasetListing, Detail};
+use crate::mcp::tools::ToolError;
 use crate::server::AppState;
 
 /// How the dataset was chosen.
@@ -45,10 +45,10 @@ pub async fn resolve(
         (None, None) => {}
     }
     // Which datasets there are first (cheap); their collections only when there is a choice.
-    let names: DatasetList = call(state, "SELECT quarry.list_datasets($1, 'names', NULL, 1, 0)", &[&account_id]).await?;
+    let names = state.db.list_datasets(account_id, Detail::Names, None, 1, 0).await?;
     let usable = names.datasets.iter().filter(|d| d.unavailable.is_none()).count();
-    let list: DatasetList = if usable > 1 {
-        call(state, "SELECT quarry.list_datasets($1, 'summary', NULL, 1000, 0)", &[&account_id]).await?
+    let list = if usable > 1 {
+        state.db.list_datasets(account_id, Detail::Summary, None, 1000, 0).await?
     } else {
         names
     };
@@ -70,7 +70,7 @@ pub async fn resolve(
                 tables.sort_by(|a, b| b.total_cmp(a));
                 (own * 2.0 + tables.iter().take(3).sum::<f64>(), d)
             });
-            let best = scored.fold(None::<(f64, &&crate::mcp::tools::types::DatasetListing)>, |best, (s, d)| match best {
+            let best = scored.fold(None::<(f64, &&DatasetListing)>, |best, (s, d)| match best {
                 Some((b, _)) if b >= s => best,
                 _ => Some((s, d)),
             });

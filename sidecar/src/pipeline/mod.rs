@@ -26,15 +26,18 @@ use self::context::Context;
 use self::dataset::Choice;
 use self::i18n::{Lang, t};
 use self::planner::Planned;
-use self::providers::prompt::{self, Reply, Turn};
-use self::providers::{Model, ModelConfig};
-use crate::executor::{self, ExecError, Limits, QueryResult};
-use crate::mcp::tools::types::DatasetRef;
-use crate::mcp::tools::{ToolError, call};
+use self::providers::prompt::{self, Reply};
+use self::providers::Model;
+use crate::db::conversations::{History, Turn};
+use crate::db::datasets::{DatasetRef, Runtime};
+use crate::db::questions::QueryResult;
+use crate::mcp::tools::ToolError;
 use crate::server::AppState;
 
 /// Result rows a conversation block keeps (the answer itself carries up to the row cap).
 const PREVIEW_ROWS: usize = 50;
+/// Earlier turns of a conversation a follow-up sees.
+const HISTORY_TURNS: i32 = 5;
 
 /// A question to answer.
 pub struct Ask {
@@ -174,7 +177,7 @@ pub struct Outcome {
 struct Run<'a> {
     state: &'a AppState,
     account_id: i64,
-    dataset: context::Runtime,
+    dataset: Runtime,
     max_rows: i32,
     lang: Lang,
     progress: &'a dyn Progress,
@@ -191,14 +194,7 @@ impl Run<'_> {
     /// question) and returns the conversation's id.
     async fn save(&self, conversation_id: Option<i64>, title: &str) -> Result<i64, ToolError> {
         let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
-        let db = self.state.pool.get().await?;
-        let row = db
-            .query_one(
-                "SELECT quarry.save_turn($1, $2, $3, $4, $5)",
-                &[&self.account_id, &self.dataset.id, &conversation_id, &title, &blocks],
-            )
-            .await?;
-        Ok(row.get(0))
+        Ok(self.state.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks).await?)
     }
 
     async fn report(&self, step: Step) {
@@ -226,27 +222,17 @@ impl Run<'_> {
     }
 }
 
-/// The conversation a follow-up continues: its dataset and latest turns.
-#[derive(Debug, Deserialize)]
-struct History {
-    conversation_id: i64,
-    dataset_id: i64,
-    turns: Vec<Turn>,
-}
-
 async fn history(state: &AppState, account_id: i64, conversation_id: Option<i64>) -> Result<Option<History>, ToolError> {
     match conversation_id {
         None => Ok(None),
-        Some(id) => call(state, "SELECT quarry.conversation_history($1, $2, 5)", &[&account_id, &id]).await.map(Some),
+        Some(id) => Ok(Some(state.db.conversation_history(account_id, id, HISTORY_TURNS).await?)),
     }
 }
 
 /// Stops an account that cannot ask questions (disabled, no role, or a role that became unsafe
 /// since it was mapped) with the reason, before anything else happens.
 async fn require_role(state: &AppState, account_id: i64) -> Result<(), ToolError> {
-    let db = state.pool.get().await?;
-    db.query_one("SELECT quarry.account_role($1)", &[&account_id]).await?;
-    Ok(())
+    Ok(state.db.account_role(account_id).await?)
 }
 
 /// The row cap: what the caller asked for, never more than the dataset allows.
@@ -264,11 +250,10 @@ enum Ran {
 /// The guarded path every statement takes: `quarry.execute_for` checks it (its shape, then, from
 /// PostgreSQL's analysis, what it calls) and runs it under the account's role, within the
 /// dataset's limits and the caps.
-async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &context::Runtime, max_rows: i32) -> Result<Ran, ToolError> {
-    let limits = Limits::for_dataset(&state.config, dataset.timeout_ms, max_rows);
-    match executor::run(&state.query_pool, account_id, dataset.id, sql, limits).await {
-        Ok((result, _)) => Ok(Ran::Rows(result)),
-        Err(ExecError::Unavailable) => Err(ToolError::Unavailable),
+async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &Runtime, max_rows: i32) -> Result<Ran, ToolError> {
+    let limits = state.executor.limits(dataset.timeout_ms, max_rows);
+    match state.executor.execute_for(account_id, dataset.id, sql, limits).await? {
+        Ok(result) => Ok(Ran::Rows(result)),
         Err(e) => Ok(Ran::Refused { stage: e.stage(), reason: e.to_string() }),
     }
 }
@@ -291,7 +276,7 @@ enum Writer {
 }
 
 async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Result<(Writer, ModelRef), ToolError> {
-    let config: Option<ModelConfig> = call(state, "SELECT quarry.dataset_model($1, $2)", &[&account_id, &dataset_id]).await?;
+    let config = state.db.dataset_model(account_id, dataset_id).await?;
     let config = match config {
         Some(c) if !c.is_builtin() => c,
         other => {
@@ -502,7 +487,7 @@ pub async fn run_sql(state: &AppState, account_id: i64, request: RunSql, progres
     let lang = request.lang;
     let (history, dataset_id, choice) =
         begin(state, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
-    let dataset: context::Runtime = call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&account_id, &dataset_id]).await?;
+    let dataset = state.db.dataset_runtime(account_id, dataset_id).await?;
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {
         state,

@@ -211,7 +211,7 @@ impl QuarryServer {
     ) -> Result<CallToolResult, McpError> {
         let state = &self.state;
         let progress = McpProgress::new(&context);
-        Ok(run(state, "run_query", &identity, args(&a), async {
+        Ok(run(&state.db, "run_query", &identity, args(&a), async {
             let question = a.question.trim();
             if question.is_empty() || question.chars().count() > MAX_QUESTION {
                 return Err(ToolError::Invalid(format!("question must be 1 to {MAX_QUESTION} characters")));
@@ -245,7 +245,7 @@ impl QuarryServer {
     ) -> Result<CallToolResult, McpError> {
         let state = &self.state;
         let progress = McpProgress::new(&context);
-        Ok(run(state, "run_sql", &identity, args(&a), async {
+        Ok(run(&state.db, "run_sql", &identity, args(&a), async {
             if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
                 return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));
             }

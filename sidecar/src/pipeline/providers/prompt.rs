@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use super::Message;
-use crate::executor::QueryResult;
+use crate::db::conversations::Turn;
+use crate::db::questions::QueryResult;
 use crate::pipeline::context::{Context, Table};
 use crate::pipeline::i18n::Lang;
 
@@ -96,13 +97,6 @@ Rules:\n\
         }
     }
     out
-}
-
-/// One earlier turn of the conversation: the question and the SQL that answered it (if any).
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Turn {
-    pub question: String,
-    pub sql: Option<String>,
 }
 
 /// The conversation a model sees: earlier questions with the SQL that answered them, then the
