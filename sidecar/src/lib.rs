@@ -10,7 +10,6 @@ pub mod health;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;
-pub mod pipeline;
 pub mod server;
 pub mod session;
 pub mod telemetry;

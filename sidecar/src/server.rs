@@ -18,7 +18,7 @@ use crate::db::questions::Executor;
 use crate::error::Error;
 use crate::oauth::client_metadata::MetadataFetcher;
 use crate::urls::PublicUrls;
-use crate::{health, mcp, oauth, pages, pipeline};
+use crate::{health, mcp, oauth, pages};
 
 /// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
 #[derive(Clone)]
@@ -32,7 +32,7 @@ pub struct AppState {
     pub urls: Arc<PublicUrls>,
     /// Fetches Client ID Metadata Documents (public addresses only).
     pub metadata_fetcher: MetadataFetcher,
-    /// Talks to model providers (see [`crate::pipeline::providers`]).
+    /// Talks to model providers (see [`crate::mcp::pipeline::providers`]).
     pub http: reqwest::Client,
     /// The font chart images are drawn with; without one, answers come without images.
     pub chart_font: Option<ab_glyph::FontArc>,
@@ -89,7 +89,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ServeError::Setup(format!("HTTP client: {e}")))?,
-        chart_font: pipeline::render::load_font(config.questions.chart_font.as_deref()).map_err(ServeError::Setup)?,
+        chart_font: mcp::pipeline::render::load_font(config.questions.chart_font.as_deref()).map_err(ServeError::Setup)?,
     };
     if config.oauth.client_metadata_allow_private {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");

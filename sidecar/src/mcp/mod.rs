@@ -4,6 +4,7 @@
 
 pub mod guard;
 pub mod identity;
+pub mod pipeline;
 pub mod scopes;
 pub mod server;
 pub mod sessions;

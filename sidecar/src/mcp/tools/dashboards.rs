@@ -13,8 +13,8 @@ use super::{Answer, ToolError, args, run};
 use crate::db::dashboards::{Dashboard, DashboardList, DashboardPins, Pin};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
-use crate::pipeline::i18n::Lang;
-use crate::pipeline::{analysis, chart};
+use crate::mcp::pipeline::i18n::Lang;
+use crate::mcp::pipeline::{analysis, chart};
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -376,7 +376,7 @@ fn table(c: &mut Canvas, result: &QueryResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::chart::choose;
+    use crate::mcp::pipeline::chart::choose;
     use serde_json::json;
 
     #[test]

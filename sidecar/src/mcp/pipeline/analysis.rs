@@ -138,7 +138,7 @@ fn trend(result: &QueryResult, x: usize, y: usize, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::chart::choose;
+    use crate::mcp::pipeline::chart::choose;
     use serde_json::json;
 
     #[test]

@@ -603,7 +603,7 @@ pub fn plan(question: &str, ctx: &Context, history: &[String], lang: Lang) -> Pl
 mod tests {
     use super::*;
     use crate::db::datasets::Runtime;
-    use crate::pipeline::context::{Column, ForeignKey};
+    use crate::mcp::pipeline::context::{Column, ForeignKey};
 
     fn column(name: &str, type_name: &str, values: &[&str]) -> Column {
         Column {

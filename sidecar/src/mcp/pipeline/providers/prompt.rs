@@ -7,8 +7,8 @@ use std::fmt::Write;
 use super::Message;
 use crate::db::conversations::Turn;
 use crate::db::questions::QueryResult;
-use crate::pipeline::context::{Context, Table};
-use crate::pipeline::i18n::Lang;
+use crate::mcp::pipeline::context::{Context, Table};
+use crate::mcp::pipeline::i18n::Lang;
 
 /// Most characters of schema description in a prompt; tables past it are listed by name only.
 const SCHEMA_BUDGET: usize = 24_000;
