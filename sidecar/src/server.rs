@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::questions::Executor;
 use crate::error::Error;
+use crate::mcp::pipeline::Pipeline;
 use crate::oauth::client_metadata::MetadataFetcher;
 use crate::urls::PublicUrls;
 use crate::{health, mcp, oauth, pages};
@@ -26,16 +27,12 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The extension's service API.
     pub db: Db,
-    /// Runs questions, on its own connections (see [`crate::db::questions`]).
-    pub executor: Executor,
     /// Where clients reach this server (see [`Config::public_url_for`]), and every URL derived.
     pub urls: Arc<PublicUrls>,
     /// Fetches Client ID Metadata Documents (public addresses only).
     pub metadata_fetcher: MetadataFetcher,
-    /// Talks to model providers (see [`crate::mcp::pipeline::providers`]).
-    pub http: reqwest::Client,
-    /// The font chart images are drawn with; without one, answers come without images.
-    pub chart_font: Option<ab_glyph::FontArc>,
+    /// Answers questions (see [`crate::mcp::pipeline`]).
+    pub pipeline: Pipeline,
 }
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
@@ -82,14 +79,8 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         urls: Arc::new(PublicUrls::new(&config.public_url_for(local))),
         metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
         config: Arc::new(config.clone()),
-        db,
-        executor,
-        http: reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ServeError::Setup(format!("HTTP client: {e}")))?,
-        chart_font: mcp::pipeline::render::load_font(config.questions.chart_font.as_deref()).map_err(ServeError::Setup)?,
+        db: db.clone(),
+        pipeline: Pipeline::new(db, executor, config.questions.clone()).map_err(ServeError::Setup)?,
     };
     if config.oauth.client_metadata_allow_private {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::db::datasets::{CatalogRequest, Collection, Detail, Example, Fields, GlossaryTerm, Runtime};
-use crate::db::questions::Limits;
-use crate::mcp::tools::ToolError;
-use crate::server::AppState;
+use crate::db::questions::{Executor, Limits};
+use super::PipelineError;
+use crate::db::Db;
 
 /// How many collections a question's context holds at most.
 pub const MAX_TABLES: usize = 10;
@@ -305,16 +305,17 @@ fn catalog_page(detail: Detail, page_offset: i32, relations: Option<&[String]>) 
 /// `values` says so for the context) the values of their small text columns, which take a scan
 /// of each table to read.
 pub async fn gather(
-    state: &AppState,
+    db: &Db,
+    executor: &Executor,
     account_id: i64,
     dataset_id: i64,
     question: &str,
     values: impl Fn(&Context) -> bool,
-) -> Result<Context, ToolError> {
-    let qc = state.db.question_context(account_id, dataset_id).await?;
+) -> Result<Context, PipelineError> {
+    let qc = db.question_context(account_id, dataset_id).await?;
     let mut summary: Vec<Collection> = Vec::new();
     for page in 0..CATALOG_PAGES {
-        let p = state.db.catalog(dataset_id, account_id, &catalog_page(Detail::Summary, page * CATALOG_PAGE, None)).await?;
+        let p = db.catalog(dataset_id, account_id, &catalog_page(Detail::Summary, page * CATALOG_PAGE, None)).await?;
         let done = p.collections.is_empty() || (summary.len() + p.collections.len()) as i64 >= p.total;
         summary.extend(p.collections);
         if done {
@@ -322,7 +323,7 @@ pub async fn gather(
         }
     }
     let chosen = choose(question, &summary, &qc.glossary, &qc.examples);
-    let full = state.db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&chosen))).await?;
+    let full = db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&chosen))).await?;
     let rank = |t: &Table| chosen.iter().position(|c| *c == format!("{}.{}", t.schema, t.name)).unwrap_or(usize::MAX);
     let mut tables = tables(full.collections, &BTreeMap::new());
     tables.sort_by_key(rank);
@@ -330,26 +331,26 @@ pub async fn gather(
     // table the question names through one it does not.
     let neighbours = referenced(&tables);
     if !neighbours.is_empty() {
-        let more = state.db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&neighbours))).await?;
+        let more = db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&neighbours))).await?;
         tables.extend(self::tables(more.collections, &BTreeMap::new()));
     }
     let mut ctx = Context { dataset: qc.runtime, tables, glossary: qc.glossary, examples: qc.examples };
     if values(&ctx) {
-        fill_samples(state, account_id, &ctx.dataset, &mut ctx.tables).await;
+        fill_samples(executor, account_id, &ctx.dataset, &mut ctx.tables).await;
     }
     Ok(ctx)
 }
 
 /// Fills in the distinct values of small text columns, read under the account's role (so only
 /// values of rows it may see). A failure only costs the samples.
-async fn fill_samples(state: &AppState, account_id: i64, dataset: &Runtime, tables: &mut [Table]) {
+async fn fill_samples(executor: &Executor, account_id: i64, dataset: &Runtime, tables: &mut [Table]) {
     let Some(sql) = samples_query(tables) else { return };
     let limits = Limits {
         max_rows: 10_000,
         max_bytes: 512 * 1024,
         timeout: Duration::from_millis(dataset.timeout_ms.clamp(100, 5_000) as u64),
     };
-    let ran = match state.executor.execute_for(account_id, dataset.id, &sql, limits).await {
+    let ran = match executor.execute_for(account_id, dataset.id, &sql, limits).await {
         Ok(ran) => ran.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };

@@ -196,8 +196,9 @@ async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut P
         }
         Err(e) => return Err(e),
     };
-    let limits = state.executor.limits(runtime.timeout_ms, 100);
-    match state.executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
+    let executor = &state.pipeline.executor;
+    let limits = executor.limits(runtime.timeout_ms, 100);
+    match executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
         Ok(result) if !pin.computed_for_you => {
             let chart = chart::choose(&result, &pin.question, &pin.question);
             pin.analysis = analysis::describe(&result, &chart, Lang::En);

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::identity::Identity;
 use crate::db::mcp::AuditEntry;
 use crate::db::{Db, DbError};
+use crate::mcp::pipeline::PipelineError;
 
 /// Why a tool could not do what was asked, in words for the person (or model) asking.
 #[derive(Debug)]
@@ -64,6 +65,17 @@ impl From<DbError> for ToolError {
                 tracing::error!(error = %other, "tool: unexpected database error");
                 ToolError::Internal
             }
+        }
+    }
+}
+
+impl From<PipelineError> for ToolError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Db(e) => e.into(),
+            PipelineError::Invalid(message) => ToolError::Invalid(message),
+            PipelineError::Forbidden(message) => ToolError::Forbidden(message),
+            PipelineError::Model(message) => ToolError::Upstream(message),
         }
     }
 }

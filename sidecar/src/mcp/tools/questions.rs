@@ -225,7 +225,7 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::ask(state, identity.account_id, request, &progress).await?)
+            respond(pipeline::ask(&state.pipeline, identity.account_id, request, &progress).await?)
         })
         .await)
     }
@@ -262,7 +262,7 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::run_sql(state, identity.account_id, request, &progress).await?)
+            respond(pipeline::run_sql(&state.pipeline, identity.account_id, request, &progress).await?)
         })
         .await)
     }
