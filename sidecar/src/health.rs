@@ -7,11 +7,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::EXTENSION_VERSION;
-use crate::db::DbError;
-use crate::server::AppState;
+use crate::db::{Db, DbError};
 
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let report = match check(&state).await {
+pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Value>) {
+    let report = match check(&db).await {
         Ok(installed) if installed == EXTENSION_VERSION => {
             return (StatusCode::OK, Json(body("ok", "ok", Some(&installed))));
         }
@@ -34,8 +33,8 @@ fn body(status: &str, database: &str, installed: Option<&str>) -> Value {
 }
 
 /// The installed extension version, or a sentence saying what is wrong.
-pub async fn check(state: &AppState) -> Result<String, String> {
-    let installed = state.db.version().await.map_err(|e| match e {
+pub async fn check(db: &Db) -> Result<String, String> {
+    let installed = db.version().await.map_err(|e| match e {
         DbError::Unavailable => "the database is unreachable".to_string(),
         DbError::Missing(_) => "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string(),
         DbError::Forbidden { .. } => {

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod pages;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod telemetry;
 pub mod urls;
 

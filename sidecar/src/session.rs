@@ -2,16 +2,17 @@
 //! hash), CSRF protection, and the client's address for throttling.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub use crate::db::accounts::Session;
-use crate::db::DbError;
-use crate::server::AppState;
+use crate::config::Config;
+use crate::db::{Db, DbError};
 
 pub const SESSION_COOKIE: &str = "quarry_session";
 /// Before there is a session, sign-in and sign-up forms are protected by a double-submit
@@ -44,9 +45,9 @@ pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
 }
 
 /// The session of this request, if its cookie names a live one.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, DbError> {
+pub async fn current(db: &Db, headers: &HeaderMap) -> Result<Option<Session>, DbError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    state.db.session(&token).await
+    db.session(&token).await
 }
 
 /// 24 random bytes, base64url: form tokens.
@@ -66,11 +67,15 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if state.config.oauth.trust_forwarded_for {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if Arc::<Config>::from_ref(state).oauth.trust_forwarded_for {
             let forwarded = parts
                 .headers
                 .get_all("x-forwarded-for")

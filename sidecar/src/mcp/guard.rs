@@ -9,6 +9,8 @@
 //!
 //! Only then does the MCP layer see the request, with the caller's [`Identity`] attached.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -20,12 +22,21 @@ use super::identity::Identity;
 use super::scopes;
 use crate::db::DbError;
 use crate::db::oauth::SCOPES;
-use crate::server::AppState;
+use crate::db::Db;
+use crate::urls::PublicUrls;
+
+/// What the guard needs: the extension (to check tokens and record sessions) and the public URLs
+/// (the resource tokens must be for, and where its metadata lives).
+#[derive(Clone)]
+pub struct Guard {
+    pub db: Db,
+    pub urls: Arc<PublicUrls>,
+}
 
 /// Largest MCP request body read.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-fn challenge(state: &AppState, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+fn challenge(state: &Guard, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
     let mut value = String::from("Bearer ");
     if let Some((code, description)) = error {
         value.push_str(&format!("error=\"{code}\", error_description=\"{description}\", "));
@@ -65,7 +76,7 @@ fn bearer_token(header: Option<&HeaderValue>) -> Option<String> {
     (!token.is_empty() && token.len() <= 512).then(|| token.to_string())
 }
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> Response {
     if request.method() == Method::OPTIONS {
         return next.run(request).await;
     }

@@ -16,13 +16,12 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use url::Url;
 
-use super::client_metadata;
+use super::client_metadata::{self, MetadataFetcher};
 use super::params::{MAX_BODY, Params};
 use crate::db::DbError;
 use crate::db::accounts::{Credentials, SignedIn};
 use crate::db::oauth::{Authorization, CheckedRequest};
-use crate::pages;
-use crate::server::AppState;
+use crate::pages::{self, Site};
 use crate::session::{self, ClientIp, FORM_COOKIE, SESSION_COOKIE, Session};
 
 /// The parameters of an authorization request that travel through the sign-in and consent forms.
@@ -60,7 +59,7 @@ impl IntoResponse for Refusal {
 }
 
 /// `303 See Other` to the client's redirect URI with these parameters, `state` and `iss` added.
-fn back_to_client(state: &AppState, redirect_uri: &str, client_state: Option<&str>, params: &[(&str, &str)]) -> Response {
+fn back_to_client(site: &Site, redirect_uri: &str, client_state: Option<&str>, params: &[(&str, &str)]) -> Response {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return pages::message(StatusCode::BAD_REQUEST, "Cannot return to the app", "Its redirect address is not a URL.");
     };
@@ -72,25 +71,25 @@ fn back_to_client(state: &AppState, redirect_uri: &str, client_state: Option<&st
         if let Some(s) = client_state {
             query.append_pair("state", s);
         }
-        query.append_pair("iss", &state.urls.issuer);
+        query.append_pair("iss", &site.urls.issuer);
     }
     pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response())
 }
 
-fn oauth_error(state: &AppState, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
-    Refusal::Redirect(back_to_client(state, redirect_uri, client_state, &[("error", error), ("error_description", description)]))
+fn oauth_error(site: &Site, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
+    Refusal::Redirect(back_to_client(site, redirect_uri, client_state, &[("error", error), ("error_description", description)]))
 }
 
 fn unavailable() -> Refusal {
     Refusal::Page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", "The database is unavailable right now.".into())
 }
 
-async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
+async fn validate(site: &Site, fetcher: &MetadataFetcher, p: &Params) -> Result<Request, Refusal> {
     let Some(client_id) = p.get("client_id") else {
         return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
     };
-    if (client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
-        && let Err(reason) = client_metadata::ensure_client(&state.db, &state.metadata_fetcher, state.config.oauth.client_metadata_ttl, client_id).await {
+    if (client_id.starts_with("https://") || (site.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
+        && let Err(reason) = client_metadata::ensure_client(&site.db, fetcher, site.config.oauth.client_metadata_ttl, client_id).await {
             return Err(Refusal::Page(
                 StatusCode::BAD_REQUEST,
                 "This app could not be verified",
@@ -98,10 +97,10 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
             ));
         }
 
-    let checked = check_request(state, client_id, p).await?;
+    let checked = check_request(site, client_id, p).await?;
     let redirect_uri = checked.redirect_uri.unwrap_or_default();
     let client_state = p.get("state");
-    let fail = |error: &str, description: &str| Err(oauth_error(state, &redirect_uri, client_state, error, description));
+    let fail = |error: &str, description: &str| Err(oauth_error(site, &redirect_uri, client_state, error, description));
 
     if p.get("response_type") != Some("code") {
         return fail("unsupported_response_type", "response_type must be code");
@@ -116,9 +115,9 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         return fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)");
     }
     let resource = match p.get("resource") {
-        None => state.urls.resource.clone(),
-        Some(r) if r.trim_end_matches('/') == state.urls.resource => state.urls.resource.clone(),
-        Some(_) => return fail("invalid_target", &format!("resource must be {}", state.urls.resource)),
+        None => site.urls.resource.clone(),
+        Some(r) if r.trim_end_matches('/') == site.urls.resource => site.urls.resource.clone(),
+        Some(_) => return fail("invalid_target", &format!("resource must be {}", site.urls.resource)),
     };
     let prompt = p.get("prompt").map(str::to_string);
     if let Some(prompt) = &prompt
@@ -141,8 +140,8 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
 
 /// The extension's check of the client, its redirect URI and the scope. An unknown client or
 /// redirect URI gets an error page; a wrong scope goes back to the (verified) redirect URI.
-async fn check_request(state: &AppState, client_id: &str, p: &Params) -> Result<CheckedRequest, Refusal> {
-    let refused = match state.db.check_authorization_request(client_id, p.get("redirect_uri"), p.get("scope")).await {
+async fn check_request(site: &Site, client_id: &str, p: &Params) -> Result<CheckedRequest, Refusal> {
+    let refused = match site.db.check_authorization_request(client_id, p.get("redirect_uri"), p.get("scope")).await {
         Ok(checked) => return Ok(checked),
         Err(e) => e,
     };
@@ -156,10 +155,10 @@ async fn check_request(state: &AppState, client_id: &str, p: &Params) -> Result<
         DbError::OAuth { code: "invalid_scope", message, .. } => {
             // The scope is wrong but the client and redirect URI are fine: learn the redirect URI
             // without the scope and send the error back there.
-            let Ok(checked) = state.db.check_authorization_request(client_id, p.get("redirect_uri"), None).await else {
+            let Ok(checked) = site.db.check_authorization_request(client_id, p.get("redirect_uri"), None).await else {
                 return Err(unavailable());
             };
-            oauth_error(state, &checked.redirect_uri.unwrap_or_default(), p.get("state"), "invalid_scope", &message)
+            oauth_error(site, &checked.redirect_uri.unwrap_or_default(), p.get("state"), "invalid_scope", &message)
         }
         DbError::Unavailable => unavailable(),
         other => {
@@ -175,9 +174,9 @@ impl Request {
     }
 
     /// The URL of this same request, for redirecting back to it after a POST.
-    fn url(&self, state: &AppState) -> String {
+    fn url(&self, site: &Site) -> String {
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(self.carried.iter()).finish();
-        format!("{}?{query}", state.urls.endpoint("/oauth/authorize"))
+        format!("{}?{query}", site.urls.endpoint("/oauth/authorize"))
     }
 
     fn redirect_host(&self) -> String {
@@ -193,46 +192,46 @@ impl Request {
 
 /// GET: validate, then sign-in page, consent page, or (consent remembered) straight back to the
 /// client with a code.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn show(State(site): State<Site>, State(fetcher): State<MetadataFetcher>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let p = match Params::from_query(query.as_deref()) {
         Ok(p) => p,
         Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This link is not valid", &e.description),
     };
-    let request = match validate(&state, &p).await {
+    let request = match validate(&site, &fetcher, &p).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
-    let session = match session::current(&state, &headers).await {
+    let session = match session::current(&site.db, &headers).await {
         Ok(s) => s,
         Err(_) => return unavailable().into_response(),
     };
     let Some(session) = session.filter(|_| !request.prompts("login")) else {
         if request.prompts("none") {
-            return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
+            return oauth_error(&site, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
         }
-        return sign_in_page(&state, &headers, &request, StatusCode::OK, None, None, false);
+        return sign_in_page(&site, &headers, &request, StatusCode::OK, None, None, false);
     };
-    let remembered = match remembered_scopes(&state, &session, &request).await {
+    let remembered = match remembered_scopes(&site, &session, &request).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
     if remembered.is_superset(&request.scopes.iter().cloned().collect()) && !request.prompts("consent") {
-        return issue_code(&state, &session, &request, &request.scopes).await;
+        return issue_code(&site, &session, &request, &request.scopes).await;
     }
     if request.prompts("none") {
-        return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "consent_required", "consent is required")
+        return oauth_error(&site, &request.redirect_uri, request.state.as_deref(), "consent_required", "consent is required")
             .into_response();
     }
-    consent_page(&state, &session, &request, StatusCode::OK, None)
+    consent_page(&site, &session, &request, StatusCode::OK, None)
 }
 
-async fn remembered_scopes(state: &AppState, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
-    let scopes = state.db.consented_scopes(session.account_id, &request.client_id).await.map_err(|_| unavailable())?;
+async fn remembered_scopes(site: &Site, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
+    let scopes = site.db.consented_scopes(session.account_id, &request.client_id).await.map_err(|_| unavailable())?;
     Ok(scopes.into_iter().collect())
 }
 
 /// POST: the sign-in, sign-up and consent forms.
-pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
+pub async fn submit(State(site): State<Site>, State(fetcher): State<MetadataFetcher>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return pages::message(StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was larger than this page accepts.");
     };
@@ -242,17 +241,17 @@ pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, heade
         Ok(p) => p,
         Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", &e.description),
     };
-    let request = match validate(&state, &fields).await {
+    let request = match validate(&site, &fetcher, &fields).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
     match fields.get("step") {
-        Some("signin") | Some("signup") => sign_in_or_up(&state, &headers, ip, &request, &fields).await,
+        Some("signin") | Some("signup") => sign_in_or_up(&site, &headers, ip, &request, &fields).await,
         Some(step @ ("approve" | "deny")) => {
-            let session = match session::current(&state, &headers).await {
+            let session = match session::current(&site.db, &headers).await {
                 Ok(Some(s)) => s,
                 Ok(None) => {
-                    return sign_in_page(&state, &headers, &request, StatusCode::UNAUTHORIZED, Some("Your session ended; sign in again."), None, false);
+                    return sign_in_page(&site, &headers, &request, StatusCode::UNAUTHORIZED, Some("Your session ended; sign in again."), None, false);
                 }
                 Err(_) => return unavailable().into_response(),
             };
@@ -261,7 +260,7 @@ pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, heade
             }
             if step == "deny" {
                 tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
-                return back_to_client(&state, &request.redirect_uri, request.state.as_deref(), &[
+                return back_to_client(&site, &request.redirect_uri, request.state.as_deref(), &[
                     ("error", "access_denied"),
                     ("error_description", "the request was denied"),
                 ]);
@@ -270,34 +269,34 @@ pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, heade
                 return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
             }
             if granted.is_empty() {
-                return consent_page(&state, &session, &request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
+                return consent_page(&site, &session, &request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
             }
-            issue_code(&state, &session, &request, &granted).await
+            issue_code(&site, &session, &request, &granted).await
         }
         _ => pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It does not say what to do."),
     }
 }
 
-async fn sign_in_or_up(state: &AppState, headers: &HeaderMap, ip: Option<std::net::IpAddr>, request: &Request, f: &Params) -> Response {
+async fn sign_in_or_up(site: &Site, headers: &HeaderMap, ip: Option<std::net::IpAddr>, request: &Request, f: &Params) -> Response {
     let signup = f.get("step") == Some("signup");
     let form_cookie = session::cookie(headers, FORM_COOKIE);
     if !matches!((form_cookie.as_deref(), f.get("csrf")), (Some(c), Some(v)) if session::same_secret(c, v)) {
-        return sign_in_page(state, headers, request, StatusCode::FORBIDDEN, Some("The form expired; please try again."), None, signup);
+        return sign_in_page(site, headers, request, StatusCode::FORBIDDEN, Some("The form expired; please try again."), None, signup);
     }
-    if signup && !state.config.oauth.signup {
+    if signup && !site.config.oauth.signup {
         return pages::message(StatusCode::FORBIDDEN, "Sign-up is closed", "Ask your administrator for an account.");
     }
-    let outcome = sign_in_request(state, ip, headers, f, signup).await;
+    let outcome = sign_in_request(site, ip, headers, f, signup).await;
     match outcome {
         SignIn::Ok(cookie) => {
-            let mut response = pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, request.url(state))]).into_response());
+            let mut response = pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, request.url(site))]).into_response());
             response.headers_mut().append(header::SET_COOKIE, cookie);
-            response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(FORM_COOKIE, state.urls.https));
+            response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(FORM_COOKIE, site.urls.https));
             response
         }
-        SignIn::Refused(status, message) => sign_in_page(state, headers, request, status, Some(&message), f.get("email"), signup),
+        SignIn::Refused(status, message) => sign_in_page(site, headers, request, status, Some(&message), f.get("email"), signup),
         SignIn::Throttled { message, retry_after } => retry_after_header(
-            sign_in_page(state, headers, request, StatusCode::TOO_MANY_REQUESTS, Some(&message), f.get("email"), signup),
+            sign_in_page(site, headers, request, StatusCode::TOO_MANY_REQUESTS, Some(&message), f.get("email"), signup),
             retry_after,
         ),
     }
@@ -319,24 +318,24 @@ pub fn retry_after_header(mut response: Response, seconds: u64) -> Response {
 }
 
 /// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
-pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
+pub async fn sign_in_request(site: &Site, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect::<String>());
     let credentials = Credentials {
         email: f.get("email"),
         password: f.get("password"),
         ip,
         user_agent: user_agent.as_deref(),
-        ttl: state.config.oauth.session_ttl,
+        ttl: site.config.oauth.session_ttl,
     };
     let answer = if signup {
-        state.db.sign_up(&credentials, f.get("display_name")).await
+        site.db.sign_up(&credentials, f.get("display_name")).await
     } else {
-        state.db.sign_in(&credentials).await
+        site.db.sign_in(&credentials).await
     };
     match answer {
         Ok(SignedIn::Session { token, account_id }) => {
             tracing::info!(account_id, signup, "signed in");
-            SignIn::Ok(session::set_cookie(SESSION_COOKIE, &token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
+            SignIn::Ok(session::set_cookie(SESSION_COOKIE, &token, site.config.oauth.session_ttl.as_secs(), site.urls.https))
         }
         Ok(SignedIn::Throttled { retry_after }) => {
             let retry_after = retry_after.and_then(|n| u64::try_from(n).ok()).unwrap_or(900).max(1);
@@ -359,7 +358,7 @@ pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, hea
 
 /// The sign-in page, with a fresh (or the current) double-submit form token.
 fn sign_in_page(
-    state: &AppState,
+    site: &Site,
     headers: &HeaderMap,
     request: &Request,
     status: StatusCode,
@@ -367,13 +366,13 @@ fn sign_in_page(
     email: Option<&str>,
     signup_open: bool,
 ) -> Response {
-    render_sign_in(state, headers, status, &request.carried, Some(&request.client_name), "/oauth/authorize", error, None, email, signup_open)
+    render_sign_in(site, headers, status, &request.carried, Some(&request.client_name), "/oauth/authorize", error, None, email, signup_open)
 }
 
 /// Renders the sign-in page for any flow (authorization, or the settings pages).
 #[allow(clippy::too_many_arguments)]
 pub fn render_sign_in(
-    state: &AppState,
+    site: &Site,
     headers: &HeaderMap,
     status: StatusCode,
     hidden: &[(String, String)],
@@ -387,23 +386,23 @@ pub fn render_sign_in(
     let token = session::cookie(headers, FORM_COOKIE).unwrap_or_else(session::random_token);
     let mut response = pages::render(status, "signin.html", context! {
         client_name, error, notice, hidden, csrf => token, email => email.unwrap_or_default(),
-        action => state.urls.endpoint(action), signup => state.config.oauth.signup, signup_open,
+        action => site.urls.endpoint(action), signup => site.config.oauth.signup, signup_open,
     });
-    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(FORM_COOKIE, &token, 3600, state.urls.https));
+    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(FORM_COOKIE, &token, 3600, site.urls.https));
     response
 }
 
-fn consent_page(state: &AppState, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {
+fn consent_page(site: &Site, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {
     let scopes: Vec<_> = request.scopes.iter().filter_map(|s| pages::scope_view(s)).collect();
     pages::render(status, "consent.html", context! {
         client_name => request.client_name, redirect_host => request.redirect_host(), email => session.email,
         scopes, error, hidden => request.carried, csrf => session.csrf,
-        action => state.urls.endpoint("/oauth/authorize"), settings_url => state.urls.endpoint("/settings"),
+        action => site.urls.endpoint("/oauth/authorize"), settings_url => site.urls.endpoint("/settings"),
     })
 }
 
 /// Records consent, issues the code and sends the person back to the client with it.
-async fn issue_code(state: &AppState, session: &Session, request: &Request, granted: &[String]) -> Response {
+async fn issue_code(site: &Site, session: &Session, request: &Request, granted: &[String]) -> Response {
     let authorization = Authorization {
         account_id: session.account_id,
         client_id: &request.client_id,
@@ -411,15 +410,15 @@ async fn issue_code(state: &AppState, session: &Session, request: &Request, gran
         scopes: granted,
         resource: &request.resource,
         code_challenge: &request.code_challenge,
-        code_ttl: state.config.oauth.code_ttl,
+        code_ttl: site.config.oauth.code_ttl,
     };
-    match state.db.authorize(&authorization).await {
+    match site.db.authorize(&authorization).await {
         Ok(code) => {
             tracing::info!(client_id = %request.client_id, account_id = session.account_id, scopes = ?granted, "authorization code issued");
-            back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
+            back_to_client(site, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
         }
         Err(DbError::OAuth { code: "access_denied", message, .. }) => {
-            oauth_error(state, &request.redirect_uri, request.state.as_deref(), "access_denied", &message).into_response()
+            oauth_error(site, &request.redirect_uri, request.state.as_deref(), "access_denied", &message).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "issuing an authorization code failed");

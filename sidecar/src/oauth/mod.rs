@@ -11,12 +11,27 @@ pub mod register;
 pub mod revoke;
 pub mod token;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 
-use crate::server::AppState;
+use crate::config::Config;
+use crate::db::Db;
+use crate::pages::Site;
+use crate::urls::PublicUrls;
 
-pub fn router() -> Router<AppState> {
+/// The OAuth endpoints, for any server state that can hand each what it needs.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: FromRef<S>,
+    Site: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+    Arc<PublicUrls>: FromRef<S>,
+    client_metadata::MetadataFetcher: FromRef<S>,
+{
     Router::new()
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
         .route("/.well-known/oauth-protected-resource/{*path}", get(metadata::protected_resource))

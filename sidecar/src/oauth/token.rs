@@ -1,6 +1,8 @@
 //! The token endpoint (`POST /v1/oauth/token`): the authorization_code and refresh_token grants.
 //! Form or JSON bodies. The extension does the checking and rotating; this maps the answer.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -11,10 +13,11 @@ use serde_json::Value;
 use super::error::{OAuthError, no_store};
 use super::params::Params;
 use crate::db::oauth::{ClientCredentials, CodeRedemption, TokenAnswer, TokenLifetimes, TokenRefresh};
-use crate::server::AppState;
+use crate::config::{Config, OAuthConfig};
+use crate::db::Db;
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match handle(&state, &headers, body).await {
+pub async fn token(State(db): State<Db>, State(config): State<Arc<Config>>, headers: HeaderMap, body: Body) -> Response {
+    match handle(&db, &config.oauth, &headers, body).await {
         Ok(tokens) => no_store(Json(tokens).into_response()),
         Err(e) => {
             tracing::info!(error = e.code, description = %e.description, "token request refused");
@@ -23,9 +26,8 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
+async fn handle(db: &Db, ttl: &OAuthConfig, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
     let p = Params::from_body(headers, body).await?;
-    let ttl = &state.config.oauth;
     let client = ClientCredentials { client_id: p.get("client_id"), client_secret: p.get("client_secret") };
     let lifetimes = TokenLifetimes { access: ttl.access_ttl, refresh: ttl.refresh_ttl };
     let answer = match p.get("grant_type") {
@@ -39,7 +41,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
                 resource: p.get("resource"),
                 lifetimes,
             };
-            state.db.redeem_code(&redemption).await?
+            db.redeem_code(&redemption).await?
         }
         Some("refresh_token") => {
             let refresh = TokenRefresh {
@@ -50,7 +52,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
                 lifetimes,
                 grace: ttl.refresh_grace,
             };
-            state.db.refresh_tokens(&refresh).await?
+            db.refresh_tokens(&refresh).await?
         }
         Some(other) => {
             return Err(OAuthError::new(

@@ -4,12 +4,37 @@
 
 pub mod settings;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use axum::Router;
+use axum::extract::FromRef;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::urls::PublicUrls;
+
+/// What the pages need from the server: the extension, where the server is reached (for links and
+/// whether cookies are `Secure`) and the configuration (sign-up, session lifetime).
+#[derive(Clone)]
+pub struct Site {
+    pub db: Db,
+    pub urls: Arc<PublicUrls>,
+    pub config: Arc<Config>,
+}
+
+/// The pages' routes, for any server state that can hand them a [`Site`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Site: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
+    settings::router()
+}
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();

@@ -74,7 +74,7 @@ impl QuarryServer {
         identity: Identity,
         Parameters(a): Parameters<ListConversationsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "list_conversations", &identity, args(&a), async {
             let size = page_size(a.page_size, 20, 200)?;
             let offset = page_offset(a.page_offset)?;
@@ -101,7 +101,7 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "get_conversation", &identity, args(&a), async {
             let c = db.get_conversation(identity.account_id, a.conversation_id).await?;
             let mut text = format!("{} (conversation {}, dataset {})\n", c.title, c.id, c.dataset.name);
@@ -122,7 +122,7 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn rename_conversation(&self, identity: Identity, Parameters(a): Parameters<RenameArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "rename_conversation", &identity, args(&a), async {
             db.rename_conversation(identity.account_id, a.conversation_id, &a.title).await?;
             let renamed = Renamed { id: a.conversation_id, title: a.title.trim().to_string() };
@@ -140,7 +140,7 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
     async fn delete_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "delete_conversation", &identity, args(&a), async {
             db.delete_conversation(identity.account_id, a.conversation_id).await?;
             Answer::new(&Deleted { deleted: a.conversation_id }, format!("Conversation {} deleted.", a.conversation_id))

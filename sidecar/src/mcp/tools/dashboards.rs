@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::types::Deleted;
 use super::{Answer, ToolError, args, run};
+use crate::db::Db;
 use crate::db::dashboards::{Dashboard, DashboardList, DashboardPins, Pin};
+use crate::db::questions::Executor;
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
 use crate::mcp::pipeline::i18n::Lang;
@@ -79,7 +81,7 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_dashboards(&self, identity: Identity, Parameters(a): Parameters<ListDashboardsArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "list_dashboards", &identity, args(&a), async {
             let list = db.list_dashboards(identity.account_id, a.team_id).await?;
             let text = if list.dashboards.is_empty() {
@@ -104,14 +106,14 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_dashboard_pins(&self, identity: Identity, Parameters(a): Parameters<DashboardPinsArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "get_dashboard_pins", &identity, args(&a), async {
             let mut board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
             // A pin whose stored chart and analysis were computed under another role is run
             // again under the caller's, so nobody sees data their own role may not.
             for pin in &mut board.pins {
                 if a.rerun == Some(true) || !pin.computed_for_you {
-                    rerun(&self.state, &identity, pin).await?;
+                    rerun(db, &self.pipeline.executor, &identity, pin).await?;
                 }
             }
             let mut text = format!("{} (dashboard {}): {} pins\n", board.dashboard.name, board.dashboard.id, board.pins.len());
@@ -139,7 +141,7 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn create_dashboard(&self, identity: Identity, Parameters(a): Parameters<CreateDashboardArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "create_dashboard", &identity, args(&a), async {
             let id = db.create_dashboard(identity.account_id, a.team_id, &a.name, a.label.as_deref(), a.color.as_deref()).await?;
             let list = db.list_dashboards(identity.account_id, Some(a.team_id)).await?;
@@ -158,7 +160,7 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pin_to_dashboard(&self, identity: Identity, Parameters(a): Parameters<PinArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "pin_to_dashboard", &identity, args(&a), async {
             let id = db.pin_conversation(identity.account_id, a.dashboard_id, a.conversation_id, a.position).await?;
             let board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
@@ -177,7 +179,7 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
     async fn unpin(&self, identity: Identity, Parameters(a): Parameters<UnpinArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "unpin", &identity, args(&a), async {
             db.unpin(identity.account_id, a.pin_id).await?;
             Answer::new(&Deleted { deleted: a.pin_id }, format!("Pin {} removed.", a.pin_id))
@@ -187,8 +189,8 @@ impl QuarryServer {
 }
 
 /// Runs a pin's SQL under the caller's role and attaches the result (or why it could not run).
-async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut Pin) -> Result<(), ToolError> {
-    let runtime = match state.db.dataset_runtime(identity.account_id, pin.dataset.id).await.map_err(ToolError::from) {
+async fn rerun(db: &Db, executor: &Executor, identity: &Identity, pin: &mut Pin) -> Result<(), ToolError> {
+    let runtime = match db.dataset_runtime(identity.account_id, pin.dataset.id).await.map_err(ToolError::from) {
         Ok(r) => r,
         Err(ToolError::Forbidden(m) | ToolError::NotFound(m)) => {
             pin.error = Some(m);
@@ -196,7 +198,6 @@ async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut P
         }
         Err(e) => return Err(e),
     };
-    let executor = &state.pipeline.executor;
     let limits = executor.limits(runtime.timeout_ms, 100);
     match executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
         Ok(result) if !pin.computed_for_you => {

@@ -86,7 +86,7 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_datasets(&self, identity: Identity, Parameters(a): Parameters<ListDatasetsArgs>) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "list_datasets", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;
@@ -126,7 +126,7 @@ impl QuarryServer {
         identity: Identity,
         Parameters(a): Parameters<DescribeDatasetArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "describe_dataset", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;

@@ -20,7 +20,7 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_teams(&self, identity: Identity) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "list_teams", &identity, json!({}), async {
             let teams = db.account_teams(identity.account_id).await?;
             let text = if teams.teams.is_empty() {
@@ -46,7 +46,7 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_models(&self, identity: Identity) -> Result<CallToolResult, McpError> {
-        let db = &self.state.db;
+        let db = &self.db;
         Ok(run(db, "list_models", &identity, json!({}), async {
             let mut models = db.account_models(identity.account_id).await?;
             for m in &mut models.models {
