@@ -6,6 +6,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod form;
 pub mod health;
 pub mod mcp;
 pub mod oauth;

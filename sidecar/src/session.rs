@@ -1,5 +1,5 @@
-//! Browser sessions for the pages: the session cookie (its token lives in PostgreSQL only as a
-//! hash), CSRF protection, and the client's address for throttling.
+//! Helpers of browser sessions for the pages: the session and form cookies (a session's token
+//! lives in PostgreSQL only as a hash), CSRF tokens, and the client's address for throttling.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -10,9 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-pub use crate::db::accounts::Session;
 use crate::config::Config;
-use crate::db::{Db, DbError};
 
 pub const SESSION_COOKIE: &str = "quarry_session";
 /// Before there is a session, sign-in and sign-up forms are protected by a double-submit
@@ -42,12 +40,6 @@ pub fn set_cookie(name: &str, value: &str, max_age_seconds: u64, https: bool) ->
 
 pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
     set_cookie(name, "", 0, https)
-}
-
-/// The session of this request, if its cookie names a live one.
-pub async fn current(db: &Db, headers: &HeaderMap) -> Result<Option<Session>, DbError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    db.session(&token).await
 }
 
 /// 24 random bytes, base64url: form tokens.

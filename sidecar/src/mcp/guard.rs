@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 
 use super::identity::Identity;
 use super::scopes;
+use crate::db::Db;
 use crate::db::DbError;
 use crate::db::oauth::SCOPES;
-use crate::db::Db;
 use crate::urls::PublicUrls;
 
 /// What the guard needs: the extension (to check tokens and record sessions) and the public URLs
@@ -202,10 +202,10 @@ mod tests {
 
         #[test]
         fn any_header_is_read_or_ignored(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
-            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
-                if let Some(token) = bearer_token(Some(&value)) {
-                    proptest::prop_assert!(!token.is_empty() && token.len() <= 512);
-                }
+            if let Ok(value) = HeaderValue::from_bytes(&bytes)
+                && let Some(token) = bearer_token(Some(&value))
+            {
+                proptest::prop_assert!(!token.is_empty() && token.len() <= 512);
             }
         }
 

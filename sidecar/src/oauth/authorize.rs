@@ -17,12 +17,13 @@ use minijinja::context;
 use url::Url;
 
 use super::client_metadata::{self, MetadataFetcher};
-use super::params::{MAX_BODY, Params};
 use crate::db::DbError;
-use crate::db::accounts::{Credentials, SignedIn};
+use crate::db::accounts::Session;
 use crate::db::oauth::{Authorization, CheckedRequest};
-use crate::pages::{self, Site};
-use crate::session::{self, ClientIp, FORM_COOKIE, SESSION_COOKIE, Session};
+use crate::form::{MAX_BODY, Params};
+use crate::pages::signin::{self, SignInPage};
+use crate::pages::{self, PageError, Site};
+use crate::session::{self, ClientIp};
 
 /// The parameters of an authorization request that travel through the sign-in and consent forms.
 const CARRIED: &[&str] =
@@ -45,15 +46,21 @@ struct Request {
 /// Why a request cannot go on: an error page (the redirect URI is not trusted) or an OAuth error
 /// sent back to the client.
 enum Refusal {
-    Page(StatusCode, &'static str, String),
-    Redirect(Response),
+    Page(PageError),
+    Redirect(Box<Response>),
+}
+
+impl From<PageError> for Refusal {
+    fn from(page: PageError) -> Refusal {
+        Refusal::Page(page)
+    }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
-            Refusal::Page(status, title, message) => pages::message(status, title, &message),
-            Refusal::Redirect(response) => response,
+            Refusal::Page(page) => page.into_response(),
+            Refusal::Redirect(response) => *response,
         }
     }
 }
@@ -77,24 +84,25 @@ fn back_to_client(site: &Site, redirect_uri: &str, client_state: Option<&str>, p
 }
 
 fn oauth_error(site: &Site, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
-    Refusal::Redirect(back_to_client(site, redirect_uri, client_state, &[("error", error), ("error_description", description)]))
+    Refusal::Redirect(Box::new(back_to_client(site, redirect_uri, client_state, &[("error", error), ("error_description", description)])))
 }
 
 fn unavailable() -> Refusal {
-    Refusal::Page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", "The database is unavailable right now.".into())
+    PageError::unavailable().into()
 }
 
 async fn validate(site: &Site, fetcher: &MetadataFetcher, p: &Params) -> Result<Request, Refusal> {
     let Some(client_id) = p.get("client_id") else {
-        return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
+        return Err(PageError::new(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).").into());
     };
     if (client_id.starts_with("https://") || (site.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
         && let Err(reason) = client_metadata::ensure_client(&site.db, fetcher, site.config.oauth.client_metadata_ttl, client_id).await {
-            return Err(Refusal::Page(
+            return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
                 "This app could not be verified",
                 format!("We could not load the app's registration from {client_id}: {reason}."),
-            ));
+            )
+            .into());
         }
 
     let checked = check_request(site, client_id, p).await?;
@@ -147,10 +155,10 @@ async fn check_request(site: &Site, client_id: &str, p: &Params) -> Result<Check
     };
     Err(match refused {
         DbError::OAuth { code: "invalid_client", message, .. } => {
-            Refusal::Page(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again."))
+            PageError::new(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again.")).into()
         }
         DbError::OAuth { code: "invalid_redirect_uri" | "invalid_request", message, .. } => {
-            Refusal::Page(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message)
+            PageError::new(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message).into()
         }
         DbError::OAuth { code: "invalid_scope", message, .. } => {
             // The scope is wrong but the client and redirect URI are fine: learn the redirect URI
@@ -201,7 +209,7 @@ pub async fn show(State(site): State<Site>, State(fetcher): State<MetadataFetche
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
-    let session = match session::current(&site.db, &headers).await {
+    let session = match signin::current_session(&site.db, &headers).await {
         Ok(s) => s,
         Err(_) => return unavailable().into_response(),
     };
@@ -209,7 +217,7 @@ pub async fn show(State(site): State<Site>, State(fetcher): State<MetadataFetche
         if request.prompts("none") {
             return oauth_error(&site, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
         }
-        return sign_in_page(&site, &headers, &request, StatusCode::OK, None, None, false);
+        return sign_in_page(&request).render(&site, &headers, StatusCode::OK);
     };
     let remembered = match remembered_scopes(&site, &session, &request).await {
         Ok(r) => r,
@@ -246,150 +254,45 @@ pub async fn submit(State(site): State<Site>, State(fetcher): State<MetadataFetc
         Err(refusal) => return refusal.into_response(),
     };
     match fields.get("step") {
-        Some("signin") | Some("signup") => sign_in_or_up(&site, &headers, ip, &request, &fields).await,
-        Some(step @ ("approve" | "deny")) => {
-            let session = match session::current(&site.db, &headers).await {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    return sign_in_page(&site, &headers, &request, StatusCode::UNAUTHORIZED, Some("Your session ended; sign in again."), None, false);
-                }
-                Err(_) => return unavailable().into_response(),
-            };
-            if !fields.get("csrf").is_some_and(|c| session::same_secret(c, &session.csrf)) {
-                return pages::message(StatusCode::FORBIDDEN, "This form has expired", "Go back to the app and connect again.");
-            }
-            if step == "deny" {
-                tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
-                return back_to_client(&site, &request.redirect_uri, request.state.as_deref(), &[
-                    ("error", "access_denied"),
-                    ("error_description", "the request was denied"),
-                ]);
-            }
-            if granted.iter().any(|g| !request.scopes.contains(g)) {
-                return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
-            }
-            if granted.is_empty() {
-                return consent_page(&site, &session, &request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
-            }
-            issue_code(&site, &session, &request, &granted).await
-        }
+        Some("signin" | "signup") => signin::submit_form(&site, &headers, ip, &fields, sign_in_page(&request), &request.url(&site)).await,
+        Some("approve") => consent(&site, &headers, &request, &fields, Some(&granted)).await,
+        Some("deny") => consent(&site, &headers, &request, &fields, None).await,
         _ => pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It does not say what to do."),
     }
 }
 
-async fn sign_in_or_up(site: &Site, headers: &HeaderMap, ip: Option<std::net::IpAddr>, request: &Request, f: &Params) -> Response {
-    let signup = f.get("step") == Some("signup");
-    let form_cookie = session::cookie(headers, FORM_COOKIE);
-    if !matches!((form_cookie.as_deref(), f.get("csrf")), (Some(c), Some(v)) if session::same_secret(c, v)) {
-        return sign_in_page(site, headers, request, StatusCode::FORBIDDEN, Some("The form expired; please try again."), None, signup);
-    }
-    if signup && !site.config.oauth.signup {
-        return pages::message(StatusCode::FORBIDDEN, "Sign-up is closed", "Ask your administrator for an account.");
-    }
-    let outcome = sign_in_request(site, ip, headers, f, signup).await;
-    match outcome {
-        SignIn::Ok(cookie) => {
-            let mut response = pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, request.url(site))]).into_response());
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(FORM_COOKIE, site.urls.https));
-            response
+/// The consent form, from a signed-in person: the scopes they `granted`, or `None` for a denial.
+async fn consent(site: &Site, headers: &HeaderMap, request: &Request, fields: &Params, granted: Option<&[String]>) -> Response {
+    let session = match signin::current_session(&site.db, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let page = SignInPage { error: Some("Your session ended; sign in again."), ..sign_in_page(request) };
+            return page.render(site, headers, StatusCode::UNAUTHORIZED);
         }
-        SignIn::Refused(status, message) => sign_in_page(site, headers, request, status, Some(&message), f.get("email"), signup),
-        SignIn::Throttled { message, retry_after } => retry_after_header(
-            sign_in_page(site, headers, request, StatusCode::TOO_MANY_REQUESTS, Some(&message), f.get("email"), signup),
-            retry_after,
-        ),
-    }
-}
-
-/// The outcome of a sign-in or sign-up form.
-pub enum SignIn {
-    /// Signed in: the session cookie to set.
-    Ok(axum::http::HeaderValue),
-    Refused(StatusCode, String),
-    /// Too many attempts from this address or for this email: 429, and when to try again.
-    Throttled { message: String, retry_after: u64 },
-}
-
-/// Adds `Retry-After` (seconds) to a 429 response.
-pub fn retry_after_header(mut response: Response, seconds: u64) -> Response {
-    response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds.max(1)));
-    response
-}
-
-/// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
-pub async fn sign_in_request(site: &Site, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect::<String>());
-    let credentials = Credentials {
-        email: f.get("email"),
-        password: f.get("password"),
-        ip,
-        user_agent: user_agent.as_deref(),
-        ttl: site.config.oauth.session_ttl,
+        Err(_) => return unavailable().into_response(),
     };
-    let answer = if signup {
-        site.db.sign_up(&credentials, f.get("display_name")).await
-    } else {
-        site.db.sign_in(&credentials).await
-    };
-    match answer {
-        Ok(SignedIn::Session { token, account_id }) => {
-            tracing::info!(account_id, signup, "signed in");
-            SignIn::Ok(session::set_cookie(SESSION_COOKIE, &token, site.config.oauth.session_ttl.as_secs(), site.urls.https))
-        }
-        Ok(SignedIn::Throttled { retry_after }) => {
-            let retry_after = retry_after.and_then(|n| u64::try_from(n).ok()).unwrap_or(900).max(1);
-            let minutes = retry_after.div_ceil(60);
-            tracing::warn!(?ip, "sign-in throttled");
-            SignIn::Throttled { message: format!("Too many attempts. Try again in {minutes} minutes."), retry_after }
-        }
-        Ok(SignedIn::Exists) => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
-        Ok(SignedIn::Invalid) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
-        Err(DbError::Invalid(message)) => SignIn::Refused(StatusCode::BAD_REQUEST, message),
-        Err(DbError::Unavailable) => {
-            SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now; try again in a moment.".into())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in failed");
-            SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; try again in a moment.".into())
-        }
+    if !fields.get("csrf").is_some_and(|c| session::same_secret(c, &session.csrf)) {
+        return pages::message(StatusCode::FORBIDDEN, "This form has expired", "Go back to the app and connect again.");
     }
+    let Some(granted) = granted else {
+        tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
+        return back_to_client(site, &request.redirect_uri, request.state.as_deref(), &[
+            ("error", "access_denied"),
+            ("error_description", "the request was denied"),
+        ]);
+    };
+    if granted.iter().any(|g| !request.scopes.contains(g)) {
+        return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
+    }
+    if granted.is_empty() {
+        return consent_page(site, &session, request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
+    }
+    issue_code(site, &session, request, granted).await
 }
 
-/// The sign-in page, with a fresh (or the current) double-submit form token.
-fn sign_in_page(
-    site: &Site,
-    headers: &HeaderMap,
-    request: &Request,
-    status: StatusCode,
-    error: Option<&str>,
-    email: Option<&str>,
-    signup_open: bool,
-) -> Response {
-    render_sign_in(site, headers, status, &request.carried, Some(&request.client_name), "/oauth/authorize", error, None, email, signup_open)
-}
-
-/// Renders the sign-in page for any flow (authorization, or the settings pages).
-#[allow(clippy::too_many_arguments)]
-pub fn render_sign_in(
-    site: &Site,
-    headers: &HeaderMap,
-    status: StatusCode,
-    hidden: &[(String, String)],
-    client_name: Option<&str>,
-    action: &str,
-    error: Option<&str>,
-    notice: Option<&str>,
-    email: Option<&str>,
-    signup_open: bool,
-) -> Response {
-    let token = session::cookie(headers, FORM_COOKIE).unwrap_or_else(session::random_token);
-    let mut response = pages::render(status, "signin.html", context! {
-        client_name, error, notice, hidden, csrf => token, email => email.unwrap_or_default(),
-        action => site.urls.endpoint(action), signup => site.config.oauth.signup, signup_open,
-    });
-    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(FORM_COOKIE, &token, 3600, site.urls.https));
-    response
+/// The sign-in page of the authorization flow: it names the app and carries the request along.
+fn sign_in_page(request: &Request) -> SignInPage<'_> {
+    SignInPage { action: "/oauth/authorize", hidden: &request.carried, client_name: Some(&request.client_name), ..Default::default() }
 }
 
 fn consent_page(site: &Site, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::db::DbError;
+use crate::form::FormError;
 
 #[derive(Debug, Clone)]
 pub struct OAuthError {
@@ -73,6 +74,13 @@ impl From<DbError> for OAuthError {
     }
 }
 
+/// Parameters that could not be read: `request_too_large` (413) or `invalid_request`.
+impl From<FormError> for OAuthError {
+    fn from(e: FormError) -> Self {
+        if e.too_large { OAuthError::new("request_too_large", e.description) } else { OAuthError::invalid_request(e.description) }
+    }
+}
+
 /// Responses of the token, revocation and registration endpoints must not be cached (RFC 6749 §5.1).
 pub fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -89,5 +97,18 @@ impl IntoResponse for OAuthError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_parameters_are_oauth_errors() {
+        let too_large = OAuthError::from(FormError { description: "too large".into(), too_large: true });
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let invalid = OAuthError::from(FormError { description: "twice".into(), too_large: false });
+        assert_eq!((invalid.code, invalid.status()), ("invalid_request", StatusCode::BAD_REQUEST));
     }
 }

@@ -6,7 +6,6 @@ pub mod authorize;
 pub mod client_metadata;
 pub mod error;
 pub mod metadata;
-pub mod params;
 pub mod register;
 pub mod revoke;
 pub mod token;

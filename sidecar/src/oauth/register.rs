@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::{OAuthError, no_store};
-use super::params::MAX_BODY;
-use crate::db::oauth::NewClient;
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::oauth::NewClient;
+use crate::form::MAX_BODY;
 use crate::session::ClientIp;
 
 /// Descriptive metadata kept as the client gave it (and shown back in the response).

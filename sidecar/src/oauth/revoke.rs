@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::{OAuthError, no_store};
-use super::params::Params;
-use crate::db::oauth::{ClientCredentials, TokenAnswer};
 use crate::db::Db;
+use crate::db::oauth::{ClientCredentials, TokenAnswer};
+use crate::form::Params;
 
 pub async fn revoke(State(db): State<Db>, headers: HeaderMap, body: Body) -> Response {
     match handle(&db, &headers, body).await {

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::{OAuthError, no_store};
-use super::params::Params;
-use crate::db::oauth::{ClientCredentials, CodeRedemption, TokenAnswer, TokenLifetimes, TokenRefresh};
 use crate::config::{Config, OAuthConfig};
 use crate::db::Db;
+use crate::db::oauth::{ClientCredentials, CodeRedemption, TokenAnswer, TokenLifetimes, TokenRefresh};
+use crate::form::Params;
 
 pub async fn token(State(db): State<Db>, State(config): State<Arc<Config>>, headers: HeaderMap, body: Body) -> Response {
     match handle(&db, &config.oauth, &headers, body).await {

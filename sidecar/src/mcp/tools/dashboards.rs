@@ -14,9 +14,9 @@ use crate::db::Db;
 use crate::db::dashboards::{Dashboard, DashboardList, DashboardPins, Pin};
 use crate::db::questions::Executor;
 use crate::mcp::identity::Identity;
-use crate::mcp::server::QuarryServer;
 use crate::mcp::pipeline::i18n::Lang;
 use crate::mcp::pipeline::{analysis, chart};
+use crate::mcp::server::QuarryServer;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
 use crate::mcp::identity::Identity;
-use crate::mcp::server::QuarryServer;
 use crate::mcp::pipeline::analysis::format_value;
 use crate::mcp::pipeline::dataset::Choice;
 use crate::mcp::pipeline::i18n::Lang;
 use crate::mcp::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
+use crate::mcp::server::QuarryServer;
 
 /// Longest question accepted, in characters.
 const MAX_QUESTION: usize = 2000;
