@@ -20,6 +20,8 @@ use crate::{health, mcp, oauth, pages};
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Every endpoint, each handed the parts of the state it needs, behind the request-wide layers
+/// (body limit, request ids, tracing).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()

@@ -1,6 +1,7 @@
 //! The typed client of the extension: one async function per `quarry.*` function the sidecar
 //! calls, with typed inputs and the JSON shapes of the answers as serde types. Nothing outside
-//! this module writes SQL or touches a connection pool.
+//! this module calls the extension or touches a connection pool (the question path, which runs
+//! accounts' own SQL through `quarry.execute_for`, is [`questions`]).
 //!
 //! Every statement is prepared once per connection and reused (the pool keeps each connection's
 //! statement cache), so a call costs one round trip after the first. Errors are classified once,

@@ -1,6 +1,7 @@
 //! The MCP server at `/mcp` (Streamable HTTP): rmcp's transport behind Quarry's resource-server
 //! guard. Sessions (protocol 2025-11-25) live in memory while busy and in PostgreSQL for good;
-//! the stateless 2026-07-28 revision is served alongside.
+//! the stateless 2026-07-28 revision is served alongside. The question pipeline ([`pipeline`]) is
+//! the domain the tools stand on; it knows nothing of MCP.
 
 pub mod guard;
 pub mod identity;
@@ -18,10 +19,9 @@ use axum::middleware;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use self::pipeline::Pipeline;
 use crate::db::Db;
 use crate::urls::PublicUrls;
-
-use self::pipeline::Pipeline;
 
 /// The origin of a URL with its port spelled out, as rmcp's Origin check wants it.
 fn origin_with_port(url: &url::Url) -> Option<String> {
