@@ -3,7 +3,7 @@
 //! A development aid: `cargo run -p quarry-sidecar --example plan -- retail "Revenue by region last month"`.
 
 use chrono::Utc;
-use quarry_sidecar::semantic::{self, Model, Values, read, vocab};
+use quarry_sidecar::mcp::pipeline::semantic::{self, Model, Values, read, vocab};
 use serde_json::Value;
 
 fn main() {
@@ -13,8 +13,8 @@ fn main() {
         std::process::exit(2);
     };
     let text = match name.as_str() {
-        "retail" => include_str!("../src/semantic/testdata/retail.json"),
-        "billing" => include_str!("../src/semantic/testdata/billing.json"),
+        "retail" => include_str!("../src/mcp/pipeline/semantic/testdata/retail.json"),
+        "billing" => include_str!("../src/mcp/pipeline/semantic/testdata/billing.json"),
         other => {
             eprintln!("no model named {other}");
             std::process::exit(2);

@@ -5,13 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tokio_postgres::error::SqlState;
 
 use crate::EXTENSION_VERSION;
-use crate::server::AppState;
+use crate::db::{Db, DbError};
 
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let report = match check(&state).await {
+pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Value>) {
+    let report = match check(&db).await {
         Ok(installed) if installed == EXTENSION_VERSION => {
             return (StatusCode::OK, Json(body("ok", "ok", Some(&installed))));
         }
@@ -34,25 +33,17 @@ fn body(status: &str, database: &str, installed: Option<&str>) -> Value {
 }
 
 /// The installed extension version, or a sentence saying what is wrong.
-pub async fn check(state: &AppState) -> Result<String, String> {
-    let client = state.pool.get().await.map_err(|e| {
-        tracing::warn!(error = %e, "health check: no connection");
-        "the database is unreachable".to_string()
-    })?;
-    let row = client.query_one("SELECT quarry.version()", &[]).await.map_err(|e| match e.code() {
-        Some(c) if *c == SqlState::INVALID_SCHEMA_NAME || *c == SqlState::UNDEFINED_FUNCTION => {
-            "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string()
-        }
-        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+pub async fn check(db: &Db) -> Result<String, String> {
+    let installed = db.version().await.map_err(|e| match e {
+        DbError::Unavailable => "the database is unreachable".to_string(),
+        DbError::Missing(_) => "the quarry extension is not installed in this database (CREATE EXTENSION quarry)".to_string(),
+        DbError::Forbidden { .. } => {
             "this sidecar's role may not use the quarry schema (SELECT quarry.grant_service('<role>'))".to_string()
         }
-        _ => {
-            tracing::warn!(error = %e, "health check failed");
+        other => {
+            tracing::warn!(error = %other, "health check failed");
             "the database did not answer the health check".to_string()
         }
     })?;
-    row.try_get::<_, Option<String>>(0)
-        .ok()
-        .flatten()
-        .ok_or_else(|| "the quarry extension is not installed in this database".to_string())
+    installed.ok_or_else(|| "the quarry extension is not installed in this database".to_string())
 }

@@ -6,15 +6,14 @@
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod executor;
+pub mod form;
 pub mod health;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;
-pub mod pipeline;
-pub mod semantic;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod telemetry;
 pub mod urls;
 

@@ -1,51 +1,34 @@
-//! The HTTP server: shared state, the router, and a serve loop that stops gracefully.
-
-use std::sync::Arc;
+//! The HTTP server: the router, and a serve loop that stops gracefully.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
+use crate::db::Db;
+use crate::db::questions::Executor;
 use crate::error::Error;
-use crate::oauth::client_metadata::MetadataFetcher;
-use crate::urls::PublicUrls;
-use crate::{db, executor, health, mcp, oauth, pages, pipeline};
-
-/// Everything a handler may use. Cheap to clone; holds no state that matters beyond the pool.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub pool: Pool,
-    /// Connections for running questions (see [`crate::executor`]).
-    pub query_pool: Pool,
-    /// Where clients reach this server (see [`Config::public_url_for`]), and every URL derived.
-    pub urls: Arc<PublicUrls>,
-    /// Fetches Client ID Metadata Documents (public addresses only).
-    pub metadata_fetcher: MetadataFetcher,
-    /// Talks to model providers (see [`crate::pipeline::providers`]).
-    pub http: reqwest::Client,
-    /// The font chart images are drawn with; without one, answers come without images.
-    pub chart_font: Option<ab_glyph::FontArc>,
-}
+use crate::state::AppState;
+use crate::{health, mcp, oauth, pages};
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Every endpoint, each handed the parts of the state it needs, behind the request-wide layers
+/// (body limit, request ids, tracing).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(health::healthz))
-        .merge(mcp::router(state.clone()))
+        .merge(mcp::router(state.db.clone(), state.pipeline.clone(), state.urls.clone(), &state.config.allowed_origins))
         .merge(oauth::router())
-        .merge(pages::settings::router())
+        .merge(pages::router())
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -72,30 +55,18 @@ pub enum ServeError {
 }
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
-    let pool = db::pool(&config).map_err(ServeError::Setup)?;
-    let query_pool = executor::pool(&config).map_err(ServeError::Setup)?;
+    let db = Db::connect(&config).map_err(ServeError::Setup)?;
+    let executor = Executor::connect(&config).map_err(ServeError::Setup)?;
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
-    let state = AppState {
-        urls: Arc::new(PublicUrls::new(&config.public_url_for(local))),
-        metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
-        config: Arc::new(config.clone()),
-        pool,
-        query_pool,
-        http: reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ServeError::Setup(format!("HTTP client: {e}")))?,
-        chart_font: pipeline::render::load_font(config.questions.chart_font.as_deref()).map_err(ServeError::Setup)?,
-    };
+    let state = AppState::new(config.clone(), db, executor, local).map_err(ServeError::Setup)?;
     if config.oauth.client_metadata_allow_private {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");
     }
 
     // Say at once whether the database is ready, but serve either way: it may come up later,
     // and /healthz reports it meanwhile.
-    match health::check(&state).await {
+    match health::check(&state.db).await {
         Ok(version) => tracing::info!(extension = %version, "database ready"),
         Err(problem) => tracing::warn!(%problem, "database not ready"),
     }

@@ -1,33 +1,21 @@
-//! Browser sessions for the pages: the session cookie (its token lives in PostgreSQL only as a
-//! hash), CSRF protection, and the client's address for throttling.
+//! Helpers of browser sessions for the pages: the session and form cookies (a session's token
+//! lives in PostgreSQL only as a hash), CSRF tokens, and the client's address for throttling.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 
-use crate::error::Error;
-use crate::server::AppState;
+use crate::config::Config;
 
 pub const SESSION_COOKIE: &str = "quarry_session";
 /// Before there is a session, sign-in and sign-up forms are protected by a double-submit
 /// cookie: a random value in this cookie must come back in the form.
 pub const FORM_COOKIE: &str = "quarry_form";
-
-/// The signed-in account of a request, as `quarry.session()` reports it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Session {
-    pub account_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub csrf: String,
-    #[serde(skip)]
-    pub token: String,
-}
 
 /// A cookie's value from the request headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -54,15 +42,6 @@ pub fn clear_cookie(name: &str, https: bool) -> HeaderValue {
     set_cookie(name, "", 0, https)
 }
 
-/// The session of this request, if its cookie names a live one.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Error> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    let client = state.pool.get().await?;
-    let row = client.query_one("SELECT quarry.session($1)", &[&token]).await?;
-    let value: Option<serde_json::Value> = row.get(0);
-    Ok(value.and_then(|v| serde_json::from_value::<Session>(v).ok()).map(|s| Session { token, ..s }))
-}
-
 /// 24 random bytes, base64url: form tokens.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 24];
@@ -80,11 +59,15 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if state.config.oauth.trust_forwarded_for {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if Arc::<Config>::from_ref(state).oauth.trust_forwarded_for {
             let forwarded = parts
                 .headers
                 .get_all("x-forwarded-for")

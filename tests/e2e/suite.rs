@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use quarry_e2e::admin;
-use quarry_sidecar::semantic::{self, Document, Model, Query, Values};
+use quarry_sidecar::mcp::pipeline::semantic::{self, Document, Model, Query, Values};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -9,6 +9,8 @@
 //!
 //! Only then does the MCP layer see the request, with the caller's [`Identity`] attached.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -18,13 +20,23 @@ use serde_json::{Value, json};
 
 use super::identity::Identity;
 use super::scopes;
-use crate::oauth::SCOPES;
-use crate::server::AppState;
+use crate::db::Db;
+use crate::db::DbError;
+use crate::db::oauth::SCOPES;
+use crate::urls::PublicUrls;
+
+/// What the guard needs: the extension (to check tokens and record sessions) and the public URLs
+/// (the resource tokens must be for, and where its metadata lives).
+#[derive(Clone)]
+pub struct Guard {
+    pub db: Db,
+    pub urls: Arc<PublicUrls>,
+}
 
 /// Largest MCP request body read.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-fn challenge(state: &AppState, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+fn challenge(state: &Guard, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
     let mut value = String::from("Bearer ");
     if let Some((code, description)) = error {
         value.push_str(&format!("error=\"{code}\", error_description=\"{description}\", "));
@@ -64,7 +76,7 @@ fn bearer_token(header: Option<&HeaderValue>) -> Option<String> {
     (!token.is_empty() && token.len() <= 512).then(|| token.to_string())
 }
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> Response {
     if request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
@@ -79,18 +91,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large: an MCP request may be at most 1 MiB");
     };
 
-    let Ok(db) = state.pool.get().await else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the database is unavailable right now");
-    };
-    let checked = db
-        .query_opt(
-            "SELECT account_id, client_id, scopes, session_status FROM quarry.check_mcp_request($1, $2, $3)",
-            &[&token, &state.urls.resource, &session_id],
-        )
-        .await;
-    drop(db);
-    let row = match checked {
-        Ok(Some(row)) => row,
+    let checked = state.db.check_mcp_request(&token, &state.urls.resource, session_id.as_deref()).await;
+    let caller = match checked {
+        Ok(Some(caller)) => caller,
         Ok(None) => {
             return challenge(
                 &state,
@@ -99,16 +102,18 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 &all_scopes,
             );
         }
+        Err(DbError::Unavailable) => {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the database is unavailable right now");
+        }
         Err(e) => {
             tracing::error!(error = %e, "token check failed");
             return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the token could not be checked");
         }
     };
-    let identity = Identity { account_id: row.get(0), client_id: row.get(1), scopes: row.get(2) };
-    let session_status: String = row.get(3);
-    if session_status == "unknown" {
+    if caller.session_status == "unknown" {
         return plain(StatusCode::NOT_FOUND, "Not Found: Session not found");
     }
+    let identity = Identity { account_id: caller.account_id, client_id: caller.client_id, scopes: caller.scopes };
 
     for tool in called_tools(&bytes) {
         let Some(needed) = scopes::required(&tool) else { continue };
@@ -136,24 +141,16 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 
     // Record who opened a new session; forget a session its owner ended.
     let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let sql = match (&session_id, &new_session) {
-        (None, Some(_)) => Some("SELECT quarry.open_mcp_session($1, $2, $3)"),
-        (Some(_), _) if method == Method::DELETE && response.status().is_success() => Some("SELECT quarry.end_mcp_session($1)"),
-        _ => None,
-    };
-    if let (Some(sql), Some(id)) = (sql, new_session.as_ref().or(session_id.as_ref())) {
-        let recorded = match state.pool.get().await {
-            Ok(db) if sql.contains("open") => db.execute(sql, &[id, &identity.account_id, &identity.client_id]).await,
-            Ok(db) => db.execute(sql, &[id]).await,
-            Err(e) => {
-                tracing::error!(error = %e, "could not record an MCP session");
-                return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the session could not be recorded");
-            }
-        };
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "could not record an MCP session");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the session could not be recorded");
+    let recorded = match (&session_id, &new_session) {
+        (None, Some(id)) => state.db.open_mcp_session(id, identity.account_id, &identity.client_id).await,
+        (Some(id), new) if method == Method::DELETE && response.status().is_success() => {
+            state.db.end_mcp_session(new.as_ref().unwrap_or(id)).await
         }
+        _ => Ok(()),
+    };
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "could not record an MCP session");
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the session could not be recorded");
     }
     response
 }
@@ -205,10 +202,10 @@ mod tests {
 
         #[test]
         fn any_header_is_read_or_ignored(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
-            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
-                if let Some(token) = bearer_token(Some(&value)) {
-                    proptest::prop_assert!(!token.is_empty() && token.len() <= 512);
-                }
+            if let Ok(value) = HeaderValue::from_bytes(&bytes)
+                && let Some(token) = bearer_token(Some(&value))
+            {
+                proptest::prop_assert!(!token.is_empty() && token.len() <= 512);
             }
         }
 

@@ -5,7 +5,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 
-use crate::server::AppState;
+use super::pipeline::Pipeline;
+use crate::db::Db;
 
 /// What a model is told about using Quarry.
 pub const INSTRUCTIONS: &str = "\
@@ -22,14 +23,21 @@ get_dashboard_pins show pinned answers (rerun=true refreshes them); pin_to_dashb
 
 #[derive(Clone)]
 pub struct QuarryServer {
-    pub(crate) state: AppState,
+    /// The extension, for the tools that read and change what it keeps.
+    pub(crate) db: Db,
+    /// Answers run_query and run_sql (and re-runs pins).
+    pub(crate) pipeline: Pipeline,
+    /// This server's public URL, shown to clients as its website.
+    issuer: String,
     tool_router: ToolRouter<Self>,
 }
 
 impl QuarryServer {
-    pub fn new(state: AppState) -> QuarryServer {
+    pub fn new(db: Db, pipeline: Pipeline, issuer: String) -> QuarryServer {
         QuarryServer {
-            state,
+            db,
+            pipeline,
+            issuer,
             tool_router: Self::workspace_router()
                 + Self::datasets_router()
                 + Self::questions_router()
@@ -52,7 +60,7 @@ impl ServerHandler for QuarryServer {
                 Implementation::new("quarry", env!("CARGO_PKG_VERSION"))
                     .with_title("Quarry")
                     .with_description("Plain-language questions over PostgreSQL, answered under your own database role.")
-                    .with_website_url(self.state.urls.issuer.clone()),
+                    .with_website_url(self.issuer.clone()),
             )
             .with_instructions(INSTRUCTIONS)
     }

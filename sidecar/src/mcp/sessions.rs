@@ -2,31 +2,28 @@
 //! a session this process does not hold (it was opened through another sidecar, or this one
 //! restarted), rmcp loads the client's initialize request from here and carries on.
 
-use deadpool_postgres::Pool;
 use rmcp::transport::streamable_http_server::session::{SessionState, SessionStore, SessionStoreError};
 
+use crate::db::Db;
+
 pub struct PgSessionStore {
-    pub pool: Pool,
+    pub db: Db,
 }
 
 #[async_trait::async_trait]
 impl SessionStore for PgSessionStore {
     async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
-        let db = self.pool.get().await?;
-        let row = db.query_one("SELECT quarry.load_mcp_session($1)", &[&session_id]).await?;
-        let state: Option<serde_json::Value> = row.get(0);
+        let state = self.db.load_mcp_session(session_id).await?;
         Ok(state.map(serde_json::from_value).transpose()?)
     }
 
     async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
-        let db = self.pool.get().await?;
-        db.execute("SELECT quarry.store_mcp_session($1, $2)", &[&session_id, &serde_json::to_value(state)?]).await?;
+        self.db.store_mcp_session(session_id, &serde_json::to_value(state)?).await?;
         Ok(())
     }
 
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
-        let db = self.pool.get().await?;
-        db.execute("SELECT quarry.end_mcp_session($1)", &[&session_id]).await?;
+        self.db.end_mcp_session(session_id).await?;
         Ok(())
     }
 }

@@ -14,15 +14,16 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use serde_json::Value;
 use url::Url;
 
-use super::client_metadata;
-use super::params::{MAX_BODY, Params};
-use super::secs;
-use crate::pages;
-use crate::server::AppState;
-use crate::session::{self, ClientIp, FORM_COOKIE, SESSION_COOKIE, Session};
+use super::client_metadata::{self, MetadataFetcher};
+use crate::db::DbError;
+use crate::db::accounts::Session;
+use crate::db::oauth::{Authorization, CheckedRequest};
+use crate::form::{MAX_BODY, Params};
+use crate::pages::signin::{self, SignInPage};
+use crate::pages::{self, PageError, Site};
+use crate::session::{self, ClientIp};
 
 /// The parameters of an authorization request that travel through the sign-in and consent forms.
 const CARRIED: &[&str] =
@@ -45,21 +46,27 @@ struct Request {
 /// Why a request cannot go on: an error page (the redirect URI is not trusted) or an OAuth error
 /// sent back to the client.
 enum Refusal {
-    Page(StatusCode, &'static str, String),
-    Redirect(Response),
+    Page(PageError),
+    Redirect(Box<Response>),
+}
+
+impl From<PageError> for Refusal {
+    fn from(page: PageError) -> Refusal {
+        Refusal::Page(page)
+    }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
-            Refusal::Page(status, title, message) => pages::message(status, title, &message),
-            Refusal::Redirect(response) => response,
+            Refusal::Page(page) => page.into_response(),
+            Refusal::Redirect(response) => *response,
         }
     }
 }
 
 /// `303 See Other` to the client's redirect URI with these parameters, `state` and `iss` added.
-fn back_to_client(state: &AppState, redirect_uri: &str, client_state: Option<&str>, params: &[(&str, &str)]) -> Response {
+fn back_to_client(site: &Site, redirect_uri: &str, client_state: Option<&str>, params: &[(&str, &str)]) -> Response {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return pages::message(StatusCode::BAD_REQUEST, "Cannot return to the app", "Its redirect address is not a URL.");
     };
@@ -71,61 +78,37 @@ fn back_to_client(state: &AppState, redirect_uri: &str, client_state: Option<&st
         if let Some(s) = client_state {
             query.append_pair("state", s);
         }
-        query.append_pair("iss", &state.urls.issuer);
+        query.append_pair("iss", &site.urls.issuer);
     }
     pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response())
 }
 
-fn oauth_error(state: &AppState, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
-    Refusal::Redirect(back_to_client(state, redirect_uri, client_state, &[("error", error), ("error_description", description)]))
+fn oauth_error(site: &Site, redirect_uri: &str, client_state: Option<&str>, error: &str, description: &str) -> Refusal {
+    Refusal::Redirect(Box::new(back_to_client(site, redirect_uri, client_state, &[("error", error), ("error_description", description)])))
 }
 
 fn unavailable() -> Refusal {
-    Refusal::Page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", "The database is unavailable right now.".into())
+    PageError::unavailable().into()
 }
 
-async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
+async fn validate(site: &Site, fetcher: &MetadataFetcher, p: &Params) -> Result<Request, Refusal> {
     let Some(client_id) = p.get("client_id") else {
-        return Err(Refusal::Page(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).".into()));
+        return Err(PageError::new(StatusCode::BAD_REQUEST, "This link is incomplete", "The request does not say which app it comes from (client_id).").into());
     };
-    if (client_id.starts_with("https://") || (state.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
-        && let Err(reason) = client_metadata::ensure_client(state, client_id).await {
-            return Err(Refusal::Page(
+    if (client_id.starts_with("https://") || (site.config.oauth.client_metadata_allow_private && client_id.starts_with("http://")))
+        && let Err(reason) = client_metadata::ensure_client(&site.db, fetcher, site.config.oauth.client_metadata_ttl, client_id).await {
+            return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
                 "This app could not be verified",
                 format!("We could not load the app's registration from {client_id}: {reason}."),
-            ));
+            )
+            .into());
         }
 
-    let db = state.pool.get().await.map_err(|_| unavailable())?;
-    let check = "SELECT quarry.check_authorization_request($1, $2, $3)";
-    let checked = match db.query_one(check, &[&client_id, &p.get("redirect_uri"), &p.get("scope")]).await {
-        Ok(row) => row.get::<_, Value>(0),
-        Err(e) => {
-            let Some(db_error) = e.as_db_error() else { return Err(unavailable()) };
-            let message = db_error.message().to_string();
-            return Err(match db_error.code().code() {
-                "QO002" => Refusal::Page(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again.")),
-                "QO008" | "QO001" => Refusal::Page(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message),
-                "QO006" => {
-                    // The scope is wrong but the client and redirect URI are fine: learn the
-                    // redirect URI without the scope and send the error back there.
-                    let Ok(row) = db.query_one(check, &[&client_id, &p.get("redirect_uri"), &None::<String>]).await else {
-                        return Err(unavailable());
-                    };
-                    let request: Value = row.get(0);
-                    oauth_error(state, request["redirect_uri"].as_str().unwrap_or_default(), p.get("state"), "invalid_scope", &message)
-                }
-                _ => {
-                    tracing::error!(sqlstate = db_error.code().code(), %message, "authorization check failed");
-                    unavailable()
-                }
-            });
-        }
-    };
-    let redirect_uri = checked["redirect_uri"].as_str().unwrap_or_default().to_string();
+    let checked = check_request(site, client_id, p).await?;
+    let redirect_uri = checked.redirect_uri.unwrap_or_default();
     let client_state = p.get("state");
-    let fail = |error: &str, description: &str| Err(oauth_error(state, &redirect_uri, client_state, error, description));
+    let fail = |error: &str, description: &str| Err(oauth_error(site, &redirect_uri, client_state, error, description));
 
     if p.get("response_type") != Some("code") {
         return fail("unsupported_response_type", "response_type must be code");
@@ -140,9 +123,9 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         return fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)");
     }
     let resource = match p.get("resource") {
-        None => state.urls.resource.clone(),
-        Some(r) if r.trim_end_matches('/') == state.urls.resource => state.urls.resource.clone(),
-        Some(_) => return fail("invalid_target", &format!("resource must be {}", state.urls.resource)),
+        None => site.urls.resource.clone(),
+        Some(r) if r.trim_end_matches('/') == site.urls.resource => site.urls.resource.clone(),
+        Some(_) => return fail("invalid_target", &format!("resource must be {}", site.urls.resource)),
     };
     let prompt = p.get("prompt").map(str::to_string);
     if let Some(prompt) = &prompt
@@ -151,9 +134,9 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
         }
 
     Ok(Request {
-        client_id: checked["client_id"].as_str().unwrap_or(client_id).to_string(),
-        client_name: checked["client_name"].as_str().unwrap_or("An app").to_string(),
-        scopes: checked["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        client_id: checked.client_id.unwrap_or_else(|| client_id.to_string()),
+        client_name: checked.client_name.unwrap_or_else(|| "An app".to_string()),
+        scopes: checked.scopes,
         state: client_state.map(str::to_string),
         code_challenge: challenge.to_string(),
         resource,
@@ -163,15 +146,45 @@ async fn validate(state: &AppState, p: &Params) -> Result<Request, Refusal> {
     })
 }
 
+/// The extension's check of the client, its redirect URI and the scope. An unknown client or
+/// redirect URI gets an error page; a wrong scope goes back to the (verified) redirect URI.
+async fn check_request(site: &Site, client_id: &str, p: &Params) -> Result<CheckedRequest, Refusal> {
+    let refused = match site.db.check_authorization_request(client_id, p.get("redirect_uri"), p.get("scope")).await {
+        Ok(checked) => return Ok(checked),
+        Err(e) => e,
+    };
+    Err(match refused {
+        DbError::OAuth { code: "invalid_client", message, .. } => {
+            PageError::new(StatusCode::BAD_REQUEST, "Unknown app", format!("{message}. Ask the app to register again.")).into()
+        }
+        DbError::OAuth { code: "invalid_redirect_uri" | "invalid_request", message, .. } => {
+            PageError::new(StatusCode::BAD_REQUEST, "This app's redirect address is not allowed", message).into()
+        }
+        DbError::OAuth { code: "invalid_scope", message, .. } => {
+            // The scope is wrong but the client and redirect URI are fine: learn the redirect URI
+            // without the scope and send the error back there.
+            let Ok(checked) = site.db.check_authorization_request(client_id, p.get("redirect_uri"), None).await else {
+                return Err(unavailable());
+            };
+            oauth_error(site, &checked.redirect_uri.unwrap_or_default(), p.get("state"), "invalid_scope", &message)
+        }
+        DbError::Unavailable => unavailable(),
+        other => {
+            tracing::error!(error = %other, "authorization check failed");
+            unavailable()
+        }
+    })
+}
+
 impl Request {
     fn prompts(&self, value: &str) -> bool {
         self.prompt.as_deref().is_some_and(|p| p.split(' ').any(|v| v == value))
     }
 
     /// The URL of this same request, for redirecting back to it after a POST.
-    fn url(&self, state: &AppState) -> String {
+    fn url(&self, site: &Site) -> String {
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(self.carried.iter()).finish();
-        format!("{}?{query}", state.urls.endpoint("/oauth/authorize"))
+        format!("{}?{query}", site.urls.endpoint("/oauth/authorize"))
     }
 
     fn redirect_host(&self) -> String {
@@ -187,50 +200,46 @@ impl Request {
 
 /// GET: validate, then sign-in page, consent page, or (consent remembered) straight back to the
 /// client with a code.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn show(State(site): State<Site>, State(fetcher): State<MetadataFetcher>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let p = match Params::from_query(query.as_deref()) {
         Ok(p) => p,
         Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This link is not valid", &e.description),
     };
-    let request = match validate(&state, &p).await {
+    let request = match validate(&site, &fetcher, &p).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
-    let session = match session::current(&state, &headers).await {
+    let session = match signin::current_session(&site.db, &headers).await {
         Ok(s) => s,
         Err(_) => return unavailable().into_response(),
     };
     let Some(session) = session.filter(|_| !request.prompts("login")) else {
         if request.prompts("none") {
-            return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
+            return oauth_error(&site, &request.redirect_uri, request.state.as_deref(), "login_required", "sign-in is required").into_response();
         }
-        return sign_in_page(&state, &headers, &request, StatusCode::OK, None, None, false);
+        return sign_in_page(&request).render(&site, &headers, StatusCode::OK);
     };
-    let remembered = match remembered_scopes(&state, &session, &request).await {
+    let remembered = match remembered_scopes(&site, &session, &request).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
     if remembered.is_superset(&request.scopes.iter().cloned().collect()) && !request.prompts("consent") {
-        return issue_code(&state, &session, &request, &request.scopes).await;
+        return issue_code(&site, &session, &request, &request.scopes).await;
     }
     if request.prompts("none") {
-        return oauth_error(&state, &request.redirect_uri, request.state.as_deref(), "consent_required", "consent is required")
+        return oauth_error(&site, &request.redirect_uri, request.state.as_deref(), "consent_required", "consent is required")
             .into_response();
     }
-    consent_page(&state, &session, &request, StatusCode::OK, None)
+    consent_page(&site, &session, &request, StatusCode::OK, None)
 }
 
-async fn remembered_scopes(state: &AppState, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
-    let db = state.pool.get().await.map_err(|_| unavailable())?;
-    let row = db
-        .query_one("SELECT quarry.consented_scopes($1, $2)", &[&session.account_id, &request.client_id])
-        .await
-        .map_err(|_| unavailable())?;
-    Ok(row.get::<_, Option<Vec<String>>>(0).unwrap_or_default().into_iter().collect())
+async fn remembered_scopes(site: &Site, session: &Session, request: &Request) -> Result<BTreeSet<String>, Refusal> {
+    let scopes = site.db.consented_scopes(session.account_id, &request.client_id).await.map_err(|_| unavailable())?;
+    Ok(scopes.into_iter().collect())
 }
 
 /// POST: the sign-in, sign-up and consent forms.
-pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
+pub async fn submit(State(site): State<Site>, State(fetcher): State<MetadataFetcher>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return pages::message(StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was larger than this page accepts.");
     };
@@ -240,207 +249,83 @@ pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, heade
         Ok(p) => p,
         Err(e) => return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", &e.description),
     };
-    let request = match validate(&state, &fields).await {
+    let request = match validate(&site, &fetcher, &fields).await {
         Ok(r) => r,
         Err(refusal) => return refusal.into_response(),
     };
     match fields.get("step") {
-        Some("signin") | Some("signup") => sign_in_or_up(&state, &headers, ip, &request, &fields).await,
-        Some(step @ ("approve" | "deny")) => {
-            let session = match session::current(&state, &headers).await {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    return sign_in_page(&state, &headers, &request, StatusCode::UNAUTHORIZED, Some("Your session ended; sign in again."), None, false);
-                }
-                Err(_) => return unavailable().into_response(),
-            };
-            if !fields.get("csrf").is_some_and(|c| session::same_secret(c, &session.csrf)) {
-                return pages::message(StatusCode::FORBIDDEN, "This form has expired", "Go back to the app and connect again.");
-            }
-            if step == "deny" {
-                tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
-                return back_to_client(&state, &request.redirect_uri, request.state.as_deref(), &[
-                    ("error", "access_denied"),
-                    ("error_description", "the request was denied"),
-                ]);
-            }
-            if granted.iter().any(|g| !request.scopes.contains(g)) {
-                return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
-            }
-            if granted.is_empty() {
-                return consent_page(&state, &session, &request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
-            }
-            issue_code(&state, &session, &request, &granted).await
-        }
+        Some("signin" | "signup") => signin::submit_form(&site, &headers, ip, &fields, sign_in_page(&request), &request.url(&site)).await,
+        Some("approve") => consent(&site, &headers, &request, &fields, Some(&granted)).await,
+        Some("deny") => consent(&site, &headers, &request, &fields, None).await,
         _ => pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It does not say what to do."),
     }
 }
 
-async fn sign_in_or_up(state: &AppState, headers: &HeaderMap, ip: Option<std::net::IpAddr>, request: &Request, f: &Params) -> Response {
-    let signup = f.get("step") == Some("signup");
-    let form_cookie = session::cookie(headers, FORM_COOKIE);
-    if !matches!((form_cookie.as_deref(), f.get("csrf")), (Some(c), Some(v)) if session::same_secret(c, v)) {
-        return sign_in_page(state, headers, request, StatusCode::FORBIDDEN, Some("The form expired; please try again."), None, signup);
-    }
-    if signup && !state.config.oauth.signup {
-        return pages::message(StatusCode::FORBIDDEN, "Sign-up is closed", "Ask your administrator for an account.");
-    }
-    let outcome = sign_in_request(state, ip, headers, f, signup).await;
-    match outcome {
-        SignIn::Ok(cookie) => {
-            let mut response = pages::secure((StatusCode::SEE_OTHER, [(header::LOCATION, request.url(state))]).into_response());
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            response.headers_mut().append(header::SET_COOKIE, session::clear_cookie(FORM_COOKIE, state.urls.https));
-            response
+/// The consent form, from a signed-in person: the scopes they `granted`, or `None` for a denial.
+async fn consent(site: &Site, headers: &HeaderMap, request: &Request, fields: &Params, granted: Option<&[String]>) -> Response {
+    let session = match signin::current_session(&site.db, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let page = SignInPage { error: Some("Your session ended; sign in again."), ..sign_in_page(request) };
+            return page.render(site, headers, StatusCode::UNAUTHORIZED);
         }
-        SignIn::Refused(status, message) => sign_in_page(state, headers, request, status, Some(&message), f.get("email"), signup),
-        SignIn::Throttled { message, retry_after } => retry_after_header(
-            sign_in_page(state, headers, request, StatusCode::TOO_MANY_REQUESTS, Some(&message), f.get("email"), signup),
-            retry_after,
-        ),
-    }
-}
-
-/// The outcome of a sign-in or sign-up form.
-pub enum SignIn {
-    /// Signed in: the session cookie to set.
-    Ok(axum::http::HeaderValue),
-    Refused(StatusCode, String),
-    /// Too many attempts from this address or for this email: 429, and when to try again.
-    Throttled { message: String, retry_after: u64 },
-}
-
-/// Adds `Retry-After` (seconds) to a 429 response.
-pub fn retry_after_header(mut response: Response, seconds: u64) -> Response {
-    response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds.max(1)));
-    response
-}
-
-/// Calls `quarry.sign_in` or `quarry.sign_up` with the form's fields.
-pub async fn sign_in_request(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, f: &Params, signup: bool) -> SignIn {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect::<String>());
-    let Ok(db) = state.pool.get().await else {
-        return SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now; try again in a moment.".into());
+        Err(_) => return unavailable().into_response(),
     };
-    let ttl = secs(state.config.oauth.session_ttl);
-    let result = if signup {
-        db.query_one(
-            "SELECT quarry.sign_up($1, $2, $3, $4, $5, make_interval(secs => $6))",
-            &[&f.get("email"), &f.get("password"), &f.get("display_name"), &ip, &user_agent, &ttl],
-        )
-        .await
-    } else {
-        db.query_one(
-            "SELECT quarry.sign_in($1, $2, $3, $4, make_interval(secs => $5))",
-            &[&f.get("email"), &f.get("password"), &ip, &user_agent, &ttl],
-        )
-        .await
-    };
-    let answer: Value = match result {
-        Ok(row) => row.get(0),
-        Err(e) => {
-            return match e.as_db_error() {
-                Some(d) if d.code().code().starts_with("22") => SignIn::Refused(StatusCode::BAD_REQUEST, d.message().to_string()),
-                _ => {
-                    tracing::error!(error = %e, "sign-in failed");
-                    SignIn::Refused(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side; try again in a moment.".into())
-                }
-            };
-        }
-    };
-    match answer["reason"].as_str() {
-        None => {
-            let token = answer["session"].as_str().unwrap_or_default();
-            tracing::info!(account_id = answer["account_id"].as_i64(), signup, "signed in");
-            SignIn::Ok(session::set_cookie(SESSION_COOKIE, token, state.config.oauth.session_ttl.as_secs(), state.urls.https))
-        }
-        Some("throttled") => {
-            let retry_after = answer["retry_after"].as_u64().unwrap_or(900).max(1);
-            let minutes = retry_after.div_ceil(60);
-            tracing::warn!(?ip, "sign-in throttled");
-            SignIn::Throttled { message: format!("Too many attempts. Try again in {minutes} minutes."), retry_after }
-        }
-        Some("exists") => SignIn::Refused(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead.".into()),
-        Some(_) => SignIn::Refused(StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
+    if !fields.get("csrf").is_some_and(|c| session::same_secret(c, &session.csrf)) {
+        return pages::message(StatusCode::FORBIDDEN, "This form has expired", "Go back to the app and connect again.");
     }
+    let Some(granted) = granted else {
+        tracing::info!(client_id = %request.client_id, account_id = session.account_id, "authorization denied");
+        return back_to_client(site, &request.redirect_uri, request.state.as_deref(), &[
+            ("error", "access_denied"),
+            ("error_description", "the request was denied"),
+        ]);
+    };
+    if granted.iter().any(|g| !request.scopes.contains(g)) {
+        return pages::message(StatusCode::BAD_REQUEST, "This form is not valid", "It grants a permission that was not asked for.");
+    }
+    if granted.is_empty() {
+        return consent_page(site, &session, request, StatusCode::BAD_REQUEST, Some("Choose at least one permission, or deny."));
+    }
+    issue_code(site, &session, request, granted).await
 }
 
-/// The sign-in page, with a fresh (or the current) double-submit form token.
-fn sign_in_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    request: &Request,
-    status: StatusCode,
-    error: Option<&str>,
-    email: Option<&str>,
-    signup_open: bool,
-) -> Response {
-    render_sign_in(state, headers, status, &request.carried, Some(&request.client_name), "/oauth/authorize", error, None, email, signup_open)
+/// The sign-in page of the authorization flow: it names the app and carries the request along.
+fn sign_in_page(request: &Request) -> SignInPage<'_> {
+    SignInPage { action: "/oauth/authorize", hidden: &request.carried, client_name: Some(&request.client_name), ..Default::default() }
 }
 
-/// Renders the sign-in page for any flow (authorization, or the settings pages).
-#[allow(clippy::too_many_arguments)]
-pub fn render_sign_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    hidden: &[(String, String)],
-    client_name: Option<&str>,
-    action: &str,
-    error: Option<&str>,
-    notice: Option<&str>,
-    email: Option<&str>,
-    signup_open: bool,
-) -> Response {
-    let token = session::cookie(headers, FORM_COOKIE).unwrap_or_else(session::random_token);
-    let mut response = pages::render(status, "signin.html", context! {
-        client_name, error, notice, hidden, csrf => token, email => email.unwrap_or_default(),
-        action => state.urls.endpoint(action), signup => state.config.oauth.signup, signup_open,
-    });
-    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(FORM_COOKIE, &token, 3600, state.urls.https));
-    response
-}
-
-fn consent_page(state: &AppState, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {
+fn consent_page(site: &Site, session: &Session, request: &Request, status: StatusCode, error: Option<&str>) -> Response {
     let scopes: Vec<_> = request.scopes.iter().filter_map(|s| pages::scope_view(s)).collect();
     pages::render(status, "consent.html", context! {
         client_name => request.client_name, redirect_host => request.redirect_host(), email => session.email,
         scopes, error, hidden => request.carried, csrf => session.csrf,
-        action => state.urls.endpoint("/oauth/authorize"), settings_url => state.urls.endpoint("/settings"),
+        action => site.urls.endpoint("/oauth/authorize"), settings_url => site.urls.endpoint("/settings"),
     })
 }
 
 /// Records consent, issues the code and sends the person back to the client with it.
-async fn issue_code(state: &AppState, session: &Session, request: &Request, granted: &[String]) -> Response {
-    let Ok(db) = state.pool.get().await else { return unavailable().into_response() };
-    let result = db
-        .query_one(
-            "SELECT quarry.authorize($1, $2, $3, $4, $5, $6, make_interval(secs => $7))",
-            &[
-                &session.account_id,
-                &request.client_id,
-                &request.redirect_uri,
-                &granted,
-                &request.resource,
-                &request.code_challenge,
-                &secs(state.config.oauth.code_ttl),
-            ],
-        )
-        .await;
-    match result {
-        Ok(row) => {
-            let code: String = row.get(0);
+async fn issue_code(site: &Site, session: &Session, request: &Request, granted: &[String]) -> Response {
+    let authorization = Authorization {
+        account_id: session.account_id,
+        client_id: &request.client_id,
+        redirect_uri: &request.redirect_uri,
+        scopes: granted,
+        resource: &request.resource,
+        code_challenge: &request.code_challenge,
+        code_ttl: site.config.oauth.code_ttl,
+    };
+    match site.db.authorize(&authorization).await {
+        Ok(code) => {
             tracing::info!(client_id = %request.client_id, account_id = session.account_id, scopes = ?granted, "authorization code issued");
-            back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
+            back_to_client(site, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
         }
-        Err(e) => match e.as_db_error() {
-            Some(d) if d.code().code() == "QO010" => {
-                oauth_error(state, &request.redirect_uri, request.state.as_deref(), "access_denied", d.message()).into_response()
-            }
-            _ => {
-                tracing::error!(error = %e, "issuing an authorization code failed");
-                unavailable().into_response()
-            }
-        },
+        Err(DbError::OAuth { code: "access_denied", message, .. }) => {
+            oauth_error(site, &request.redirect_uri, request.state.as_deref(), "access_denied", &message).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "issuing an authorization code failed");
+            unavailable().into_response()
+        }
     }
 }

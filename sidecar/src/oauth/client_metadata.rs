@@ -12,7 +12,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use url::{Host, Url};
 
-use crate::server::AppState;
+use crate::db::oauth::ClientRecord;
+use crate::db::{Db, DbError};
 
 /// Largest metadata document accepted.
 const MAX_DOCUMENT: usize = 64 * 1024;
@@ -165,23 +166,20 @@ impl Resolve for PublicResolver {
 }
 
 /// Makes sure a metadata-document client is in the database and fresh: uses the cached copy
-/// while it is younger than `QUARRY_CLIENT_METADATA_TTL`, fetches it again otherwise.
-pub async fn ensure_client(state: &AppState, client_id: &str) -> Result<(), String> {
-    let db = state.pool.get().await.map_err(|_| "the database is unavailable right now".to_string())?;
-    let cached: Option<Value> = db
-        .query_one("SELECT quarry.client($1)", &[&client_id])
-        .await
-        .map_err(|_| "the database is unavailable right now".to_string())?
-        .get(0);
-    let ttl = state.config.oauth.client_metadata_ttl.as_secs() as i64;
-    if let Some(c) = &cached
-        && c["kind"] == "metadata_document" && c["age_seconds"].as_i64().unwrap_or(i64::MAX) < ttl {
-            return Ok(());
-        }
-    let document = state.metadata_fetcher.fetch(client_id).await?;
-    db.query_one("SELECT quarry.cache_client_metadata($1, $2)", &[&client_id, &document])
-        .await
-        .map_err(|e| e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| "the database is unavailable".into()))?;
+/// while it is younger than `ttl` (`QUARRY_CLIENT_METADATA_TTL`), fetches it again otherwise.
+pub async fn ensure_client(db: &Db, fetcher: &MetadataFetcher, ttl: Duration, client_id: &str) -> Result<(), String> {
+    let cached = db.client(client_id).await.map_err(|_| "the database is unavailable right now".to_string())?;
+    let fresh = |c: &ClientRecord| {
+        c.kind.as_deref() == Some("metadata_document") && c.age_seconds.unwrap_or(i64::MAX) < ttl.as_secs() as i64
+    };
+    if cached.as_ref().is_some_and(fresh) {
+        return Ok(());
+    }
+    let document = fetcher.fetch(client_id).await?;
+    db.cache_client_metadata(client_id, &document).await.map_err(|e| match e {
+        DbError::Unavailable => "the database is unavailable".to_string(),
+        refused => refused.to_string(),
+    })?;
     tracing::info!(client_id, "client metadata document fetched");
     Ok(())
 }

@@ -6,6 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::db::DbError;
+use crate::form::FormError;
+
 #[derive(Debug, Clone)]
 pub struct OAuthError {
     pub code: &'static str,
@@ -34,29 +37,11 @@ impl OAuthError {
         }
     }
 
-    /// The error code of a SQLSTATE raised by the extension's OAuth functions (class QO).
-    pub fn code_for_sqlstate(state: &str) -> Option<&'static str> {
-        Some(match state {
-            "QO001" => "invalid_request",
-            "QO002" => "invalid_client",
-            "QO003" => "invalid_grant",
-            "QO004" => "unauthorized_client",
-            "QO006" => "invalid_scope",
-            "QO007" => "invalid_target",
-            "QO008" => "invalid_redirect_uri",
-            "QO009" => "invalid_client_metadata",
-            "QO010" => "access_denied",
-            "QO011" => "too_many_requests",
-            _ => return None,
-        })
-    }
-
-    /// The error a token-endpoint function returned as JSON (`{"error", "error_description"}`).
-    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
-        let code = value.get("error")?.as_str()?;
-        let code = KNOWN.iter().find(|k| **k == code).copied().unwrap_or("server_error");
-        let description = value.get("error_description").and_then(|d| d.as_str()).unwrap_or_default();
-        Some(Self::new(code, description))
+    /// An error a token-endpoint function returned (`{"error", "error_description"}`); a code this
+    /// server does not know becomes `server_error`.
+    pub fn returned(error: &str, description: &str) -> Self {
+        let code = KNOWN.iter().find(|k| **k == error).copied().unwrap_or("server_error");
+        Self::new(code, description)
     }
 }
 
@@ -73,40 +58,26 @@ const KNOWN: &[&str] = &[
     "access_denied",
 ];
 
-impl From<tokio_postgres::Error> for OAuthError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => match Self::code_for_sqlstate(db.code().code()) {
-                // A rate limit says in its detail how many seconds remain.
-                Some(code) => OAuthError {
-                    retry_after: db.detail().and_then(|d| d.trim().parse().ok()),
-                    ..OAuthError::new(code, db.message())
-                },
-                None if db.code().code().starts_with("22") || db.code().code().starts_with("23") => {
-                    OAuthError::invalid_request(db.message())
-                }
-                None => {
-                    tracing::error!(sqlstate = db.code().code(), message = db.message(), "oauth: database error");
-                    OAuthError::new("server_error", "something went wrong on our side; it has been logged")
-                }
-            },
-            None => {
-                tracing::warn!(error = %e, "oauth: database unreachable");
-                OAuthError::new("temporarily_unavailable", "the database is unavailable right now")
+/// What the extension raised, as an OAuth error: its own OAuth errors as they are (a rate limit
+/// with the seconds to wait), bad input as `invalid_request`, and the rest as the server's fault.
+impl From<DbError> for OAuthError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::OAuth { code, message, retry_after } => OAuthError { retry_after, ..OAuthError::new(code, message) },
+            DbError::Invalid(message) | DbError::Conflict(message) => OAuthError::invalid_request(message),
+            DbError::Unavailable => OAuthError::new("temporarily_unavailable", "the database is unavailable right now"),
+            other => {
+                tracing::error!(error = %other, "oauth: database error");
+                OAuthError::new("server_error", "something went wrong on our side; it has been logged")
             }
         }
     }
 }
 
-impl From<deadpool_postgres::PoolError> for OAuthError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => {
-                tracing::warn!(error = %other, "oauth: no database connection");
-                OAuthError::new("temporarily_unavailable", "the database is unavailable right now")
-            }
-        }
+/// Parameters that could not be read: `request_too_large` (413) or `invalid_request`.
+impl From<FormError> for OAuthError {
+    fn from(e: FormError) -> Self {
+        if e.too_large { OAuthError::new("request_too_large", e.description) } else { OAuthError::invalid_request(e.description) }
     }
 }
 
@@ -126,5 +97,18 @@ impl IntoResponse for OAuthError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_parameters_are_oauth_errors() {
+        let too_large = OAuthError::from(FormError { description: "too large".into(), too_large: true });
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let invalid = OAuthError::from(FormError { description: "twice".into(), too_large: false });
+        assert_eq!((invalid.code, invalid.status()), ("invalid_request", StatusCode::BAD_REQUEST));
     }
 }

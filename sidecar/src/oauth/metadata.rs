@@ -1,15 +1,16 @@
 //! Discovery: Protected Resource Metadata (RFC 9728) and Authorization Server Metadata (RFC 8414).
 //! Both derive from the public URL alone, so they answer even while the database is down.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::SCOPES;
-use crate::server::AppState;
+use crate::db::oauth::SCOPES;
+use crate::urls::PublicUrls;
 
-pub async fn protected_resource(State(state): State<AppState>) -> Json<Value> {
-    let urls = &state.urls;
+pub async fn protected_resource(State(urls): State<Arc<PublicUrls>>) -> Json<Value> {
     Json(json!({
         "resource": urls.resource,
         "authorization_servers": [urls.issuer],
@@ -19,8 +20,7 @@ pub async fn protected_resource(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> {
-    let urls = &state.urls;
+pub async fn authorization_server(State(urls): State<Arc<PublicUrls>>) -> Json<Value> {
     Json(json!({
         "issuer": urls.issuer,
         "authorization_endpoint": urls.endpoint("/oauth/authorize"),

@@ -6,20 +6,31 @@ pub mod authorize;
 pub mod client_metadata;
 pub mod error;
 pub mod metadata;
-pub mod params;
 pub mod register;
 pub mod revoke;
 pub mod token;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 
-use crate::server::AppState;
+use crate::config::Config;
+use crate::db::Db;
+use crate::pages::Site;
+use crate::urls::PublicUrls;
 
-/// Quarry's scopes, in the order they are shown (the extension's `quarry.scopes()`).
-pub const SCOPES: [&str; 4] = ["read", "write", "datasets", "conversations"];
-
-pub fn router() -> Router<AppState> {
+/// The OAuth endpoints, for any server state that can hand each what it needs.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Db: FromRef<S>,
+    Site: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+    Arc<PublicUrls>: FromRef<S>,
+    client_metadata::MetadataFetcher: FromRef<S>,
+{
     Router::new()
         .route("/.well-known/oauth-protected-resource", get(metadata::protected_resource))
         .route("/.well-known/oauth-protected-resource/{*path}", get(metadata::protected_resource))
@@ -29,9 +40,4 @@ pub fn router() -> Router<AppState> {
         .route("/v1/oauth/token", post(token::token))
         .route("/v1/oauth/revoke", post(revoke::revoke))
         .route("/oauth/authorize", get(authorize::show).post(authorize::submit))
-}
-
-/// Seconds of a duration as SQL functions take them (`make_interval(secs => $n)`).
-pub fn secs(d: std::time::Duration) -> f64 {
-    d.as_secs_f64()
 }

@@ -1,5 +1,7 @@
 //! Dynamic Client Registration (RFC 7591) at `POST /v1/oauth/register`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -8,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::{OAuthError, no_store};
-use super::params::MAX_BODY;
-use crate::server::AppState;
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::oauth::NewClient;
+use crate::form::MAX_BODY;
 use crate::session::ClientIp;
 
 /// Descriptive metadata kept as the client gave it (and shown back in the response).
@@ -39,8 +43,14 @@ fn optional_strings(object: &Map<String, Value>, name: &str) -> Result<Option<Ve
     }
 }
 
-pub async fn register(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Body) -> Response {
-    match handle(&state, ip, &headers, body).await {
+pub async fn register(
+    State(db): State<Db>,
+    State(config): State<Arc<Config>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match handle(&db, config.oauth.registrations_per_hour, ip, &headers, body).await {
         Ok(registered) => no_store((StatusCode::CREATED, Json(registered)).into_response()),
         Err(e) => e.into_response(),
     }
@@ -94,7 +104,7 @@ fn registration(bytes: &[u8]) -> Result<Registration, OAuthError> {
     })
 }
 
-async fn handle(state: &AppState, ip: Option<std::net::IpAddr>, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
+async fn handle(db: &Db, per_hour: i32, ip: Option<std::net::IpAddr>, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -106,23 +116,18 @@ async fn handle(state: &AppState, ip: Option<std::net::IpAddr>, headers: &Header
         .await
         .map_err(|_| OAuthError::new("request_too_large", "the request body is too large"))?;
     let r = registration(&bytes)?;
-    let client = state.pool.get().await?;
-    let row = client
-        .query_one(
-            "SELECT quarry.register_client($1, $2, $3, $4, $5, $6, 'dynamic', $7, $8)",
-            &[
-                &r.client_name,
-                &r.redirect_uris,
-                &r.token_endpoint_auth_method,
-                &r.grant_types,
-                &r.scope,
-                &Value::Object(r.descriptive),
-                &ip,
-                &state.config.oauth.registrations_per_hour,
-            ],
-        )
+    let registered = db
+        .register_client(&NewClient {
+            client_name: r.client_name.as_deref(),
+            redirect_uris: &r.redirect_uris,
+            token_endpoint_auth_method: r.token_endpoint_auth_method.as_deref(),
+            grant_types: r.grant_types.as_deref(),
+            scope: r.scope.as_deref(),
+            metadata: &r.descriptive,
+            ip,
+            per_hour,
+        })
         .await?;
-    let registered: Value = row.get(0);
     tracing::info!(client_id = registered["client_id"].as_str().unwrap_or_default(), "client registered");
     Ok(registered)
 }

@@ -5,31 +5,27 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::error::{OAuthError, no_store};
-use super::params::Params;
-use crate::server::AppState;
+use crate::db::Db;
+use crate::db::oauth::{ClientCredentials, TokenAnswer};
+use crate::form::Params;
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match handle(&state, &headers, body).await {
+pub async fn revoke(State(db): State<Db>, headers: HeaderMap, body: Body) -> Response {
+    match handle(&db, &headers, body).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(), OAuthError> {
+async fn handle(db: &Db, headers: &HeaderMap, body: Body) -> Result<(), OAuthError> {
     let p = Params::from_body(headers, body).await?;
     let Some(token) = p.get("token") else {
         return Err(OAuthError::invalid_request("token is required"));
     };
-    let client = state.pool.get().await?;
-    let row = client
-        .query_one("SELECT quarry.revoke_token($1, $2, $3)", &[&token, &p.get("client_id"), &p.get("client_secret")])
-        .await?;
-    let answer: Value = row.get(0);
-    match OAuthError::from_json(&answer) {
-        Some(error) => Err(error),
-        None => Ok(()),
+    let client = ClientCredentials { client_id: p.get("client_id"), client_secret: p.get("client_secret") };
+    match db.revoke_token(token, &client).await? {
+        TokenAnswer::Granted(_) => Ok(()),
+        TokenAnswer::Refused { error, description } => Err(OAuthError::returned(&error, &description)),
     }
 }

@@ -1,6 +1,8 @@
 //! The token endpoint (`POST /v1/oauth/token`): the authorization_code and refresh_token grants.
 //! Form or JSON bodies. The extension does the checking and rotating; this maps the answer.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -9,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::{OAuthError, no_store};
-use super::params::Params;
-use super::secs;
-use crate::server::AppState;
+use crate::config::{Config, OAuthConfig};
+use crate::db::Db;
+use crate::db::oauth::{ClientCredentials, CodeRedemption, TokenAnswer, TokenLifetimes, TokenRefresh};
+use crate::form::Params;
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match handle(&state, &headers, body).await {
+pub async fn token(State(db): State<Db>, State(config): State<Arc<Config>>, headers: HeaderMap, body: Body) -> Response {
+    match handle(&db, &config.oauth, &headers, body).await {
         Ok(tokens) => no_store(Json(tokens).into_response()),
         Err(e) => {
             tracing::info!(error = e.code, description = %e.description, "token request refused");
@@ -23,48 +26,33 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
+async fn handle(db: &Db, ttl: &OAuthConfig, headers: &HeaderMap, body: Body) -> Result<Value, OAuthError> {
     let p = Params::from_body(headers, body).await?;
-    let ttl = &state.config.oauth;
-    let client = state.pool.get().await?;
-    let answer: Value = match p.get("grant_type") {
+    let client = ClientCredentials { client_id: p.get("client_id"), client_secret: p.get("client_secret") };
+    let lifetimes = TokenLifetimes { access: ttl.access_ttl, refresh: ttl.refresh_ttl };
+    let answer = match p.get("grant_type") {
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some("authorization_code") => {
-            let row = client
-                .query_one(
-                    "SELECT quarry.redeem_code($1, $2, $3, $4, $5, $6, make_interval(secs => $7), make_interval(secs => $8))",
-                    &[
-                        &p.get("code"),
-                        &p.get("client_id"),
-                        &p.get("client_secret"),
-                        &p.get("redirect_uri"),
-                        &p.get("code_verifier"),
-                        &p.get("resource"),
-                        &secs(ttl.access_ttl),
-                        &secs(ttl.refresh_ttl),
-                    ],
-                )
-                .await?;
-            row.get(0)
+            let redemption = CodeRedemption {
+                code: p.get("code"),
+                client,
+                redirect_uri: p.get("redirect_uri"),
+                code_verifier: p.get("code_verifier"),
+                resource: p.get("resource"),
+                lifetimes,
+            };
+            db.redeem_code(&redemption).await?
         }
         Some("refresh_token") => {
-            let row = client
-                .query_one(
-                    "SELECT quarry.refresh_tokens($1, $2, $3, $4, $5, make_interval(secs => $6),
-                                                  make_interval(secs => $7), make_interval(secs => $8))",
-                    &[
-                        &p.get("refresh_token"),
-                        &p.get("client_id"),
-                        &p.get("client_secret"),
-                        &p.get("scope"),
-                        &p.get("resource"),
-                        &secs(ttl.access_ttl),
-                        &secs(ttl.refresh_ttl),
-                        &secs(ttl.refresh_grace),
-                    ],
-                )
-                .await?;
-            row.get(0)
+            let refresh = TokenRefresh {
+                refresh_token: p.get("refresh_token"),
+                client,
+                scope: p.get("scope"),
+                resource: p.get("resource"),
+                lifetimes,
+                grace: ttl.refresh_grace,
+            };
+            db.refresh_tokens(&refresh).await?
         }
         Some(other) => {
             return Err(OAuthError::new(
@@ -73,8 +61,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Val
             ));
         }
     };
-    match OAuthError::from_json(&answer) {
-        Some(error) => Err(error),
-        None => Ok(answer),
+    match answer {
+        TokenAnswer::Granted(tokens) => Ok(tokens),
+        TokenAnswer::Refused { error, description } => Err(OAuthError::returned(&error, &description)),
     }
 }

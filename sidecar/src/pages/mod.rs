@@ -1,15 +1,104 @@
 //! Server-rendered HTML: the sign-in, consent, settings and message pages. Templates are compiled
 //! into the binary and autoescaped; every page is sent with headers that forbid framing, caching
-//! and sniffing, and a content security policy that allows no script at all.
+//! and sniffing, and a content security policy that allows no script at all. What the pages share
+//! is here: their view of the server ([`Site`]), rendering, their error ([`PageError`]), reading a
+//! form, and redirecting after a POST.
 
 pub mod settings;
+pub mod signin;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::FromRef;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
+
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::form::{MAX_BODY, Params};
+use crate::urls::PublicUrls;
+
+/// What the pages need from the server: the extension, where the server is reached (for links and
+/// whether cookies are `Secure`) and the configuration (sign-up, session lifetime).
+#[derive(Clone)]
+pub struct Site {
+    pub db: Db,
+    pub urls: Arc<PublicUrls>,
+    pub config: Arc<Config>,
+}
+
+/// The pages' routes, for any server state that can hand them a [`Site`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Site: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
+    signin::router().merge(settings::router())
+}
+
+/// Why a page cannot do what was asked: a page that says so, with its status.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> PageError {
+        PageError { status, title, message: message.into() }
+    }
+
+    pub fn unavailable() -> PageError {
+        PageError::new(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", "The database is unavailable right now.")
+    }
+}
+
+/// Whatever the extension refused or failed at: the page says to try again (a page whose request
+/// the extension may refuse for a reason the person can act on maps that class itself first).
+impl From<DbError> for PageError {
+    fn from(e: DbError) -> PageError {
+        if !matches!(e, DbError::Unavailable) {
+            tracing::error!(error = %e, "a page could not be served");
+        }
+        PageError::unavailable()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        message(self.status, self.title, &self.message)
+    }
+}
+
+/// Notices shown after a redirect, chosen by a fixed key (never text from the URL).
+pub fn notice(key: Option<&str>) -> Option<&'static str> {
+    match key? {
+        "revoked" => Some("Access revoked. The app's tokens stopped working at once."),
+        "password" => Some("Password changed. Your other sessions were signed out."),
+        "signed_out" => Some("You are signed out."),
+        _ => None,
+    }
+}
+
+/// `303 See Other`: how every form is answered.
+pub fn see_other(location: &str) -> Response {
+    secure((StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response())
+}
+
+/// A submitted form's fields (at most 64 kB, each field once).
+pub async fn read_form(body: Body) -> Result<Params, PageError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was too large."))?;
+    Params::from_pairs(form_urlencoded::parse(&bytes).into_owned())
+        .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, "This form is not valid", e.description))
+}
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -76,5 +165,5 @@ pub fn scope_view(name: &str) -> Option<ScopeView> {
         "conversations" => ("See conversations", "View your conversation threads: questions, SQL, analyses and charts."),
         _ => return None,
     };
-    crate::oauth::SCOPES.iter().find(|s| **s == name).map(|name| ScopeView { name, title, description })
+    crate::db::oauth::SCOPES.iter().find(|s| **s == name).map(|name| ScopeView { name, title, description })
 }

@@ -7,8 +7,9 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::types::{Conversation, ConversationList, Deleted, Renamed};
-use super::{Answer, args, call, execute, page_offset, page_size, run};
+use super::types::{Deleted, Renamed};
+use super::{Answer, args, page_offset, page_size, run};
+use crate::db::conversations::{Conversation, ConversationList};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
 
@@ -73,16 +74,11 @@ impl QuarryServer {
         identity: Identity,
         Parameters(a): Parameters<ListConversationsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "list_conversations", &identity, args(&a), async {
+        let db = &self.db;
+        Ok(run(db, "list_conversations", &identity, args(&a), async {
             let size = page_size(a.page_size, 20, 200)?;
             let offset = page_offset(a.page_offset)?;
-            let list: ConversationList = call(
-                state,
-                "SELECT quarry.list_conversations($1, $2, $3, $4)",
-                &[&identity.account_id, &a.dataset_id, &size, &offset],
-            )
-            .await?;
+            let list = db.list_conversations(identity.account_id, a.dataset_id, size, offset).await?;
             let mut lines: Vec<String> = list
                 .conversations
                 .iter()
@@ -105,10 +101,9 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "get_conversation", &identity, args(&a), async {
-            let c: Conversation =
-                call(state, "SELECT quarry.get_conversation($1, $2)", &[&identity.account_id, &a.conversation_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "get_conversation", &identity, args(&a), async {
+            let c = db.get_conversation(identity.account_id, a.conversation_id).await?;
             let mut text = format!("{} (conversation {}, dataset {})\n", c.title, c.id, c.dataset.name);
             for b in &c.blocks {
                 text.push_str(&block_text(&b.kind, &b.content));
@@ -127,10 +122,9 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn rename_conversation(&self, identity: Identity, Parameters(a): Parameters<RenameArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "rename_conversation", &identity, args(&a), async {
-            execute(state, "SELECT quarry.rename_conversation($1, $2, $3)", &[&identity.account_id, &a.conversation_id, &a.title])
-                .await?;
+        let db = &self.db;
+        Ok(run(db, "rename_conversation", &identity, args(&a), async {
+            db.rename_conversation(identity.account_id, a.conversation_id, &a.title).await?;
             let renamed = Renamed { id: a.conversation_id, title: a.title.trim().to_string() };
             let text = format!("Conversation {} is now called \"{}\".", renamed.id, renamed.title);
             Answer::new(&renamed, text)
@@ -146,9 +140,9 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
     async fn delete_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "delete_conversation", &identity, args(&a), async {
-            execute(state, "SELECT quarry.delete_conversation($1, $2)", &[&identity.account_id, &a.conversation_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "delete_conversation", &identity, args(&a), async {
+            db.delete_conversation(identity.account_id, a.conversation_id).await?;
             Answer::new(&Deleted { deleted: a.conversation_id }, format!("Conversation {} deleted.", a.conversation_id))
         })
         .await)

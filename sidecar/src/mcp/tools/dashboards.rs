@@ -8,15 +8,15 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-
-use super::types::{Dashboard, DashboardList, DashboardPins, Deleted, Pin};
-use super::{Answer, ToolError, args, call, execute, run};
-use crate::executor::{self, ExecError, Limits};
+use super::types::Deleted;
+use super::{Answer, ToolError, args, run};
+use crate::db::Db;
+use crate::db::dashboards::{Dashboard, DashboardList, DashboardPins, Pin};
+use crate::db::questions::Executor;
 use crate::mcp::identity::Identity;
+use crate::mcp::pipeline::i18n::Lang;
+use crate::mcp::pipeline::{analysis, chart};
 use crate::mcp::server::QuarryServer;
-use crate::pipeline::context::Runtime;
-use crate::pipeline::i18n::Lang;
-use crate::pipeline::{analysis, chart};
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,10 +81,9 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_dashboards(&self, identity: Identity, Parameters(a): Parameters<ListDashboardsArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "list_dashboards", &identity, args(&a), async {
-            let list: DashboardList =
-                call(state, "SELECT quarry.list_dashboards($1, $2)", &[&identity.account_id, &a.team_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "list_dashboards", &identity, args(&a), async {
+            let list = db.list_dashboards(identity.account_id, a.team_id).await?;
             let text = if list.dashboards.is_empty() {
                 "No dashboards yet; create one with create_dashboard.".to_string()
             } else {
@@ -107,15 +106,14 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_dashboard_pins(&self, identity: Identity, Parameters(a): Parameters<DashboardPinsArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "get_dashboard_pins", &identity, args(&a), async {
-            let mut board: DashboardPins =
-                call(state, "SELECT quarry.dashboard_pins($1, $2)", &[&identity.account_id, &a.dashboard_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "get_dashboard_pins", &identity, args(&a), async {
+            let mut board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
             // A pin whose stored chart and analysis were computed under another role is run
             // again under the caller's, so nobody sees data their own role may not.
             for pin in &mut board.pins {
                 if a.rerun == Some(true) || !pin.computed_for_you {
-                    rerun(state, &identity, pin).await?;
+                    rerun(db, &self.pipeline.executor, &identity, pin).await?;
                 }
             }
             let mut text = format!("{} (dashboard {}): {} pins\n", board.dashboard.name, board.dashboard.id, board.pins.len());
@@ -143,18 +141,10 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn create_dashboard(&self, identity: Identity, Parameters(a): Parameters<CreateDashboardArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "create_dashboard", &identity, args(&a), async {
-            let db = state.pool.get().await?;
-            let id: i64 = db
-                .query_one(
-                    "SELECT quarry.create_dashboard($1, $2, $3, coalesce($4, ''), coalesce($5, '#4f46e5'))",
-                    &[&identity.account_id, &a.team_id, &a.name, &a.label, &a.color],
-                )
-                .await?
-                .get(0);
-            drop(db);
-            let list: DashboardList = call(state, "SELECT quarry.list_dashboards($1, $2)", &[&identity.account_id, &a.team_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "create_dashboard", &identity, args(&a), async {
+            let id = db.create_dashboard(identity.account_id, a.team_id, &a.name, a.label.as_deref(), a.color.as_deref()).await?;
+            let list = db.list_dashboards(identity.account_id, Some(a.team_id)).await?;
             let dashboard = list.dashboards.into_iter().find(|d| d.id == id).ok_or(ToolError::Internal)?;
             let text = format!("Created dashboard \"{}\" (dashboard {}) for team {}.", dashboard.name, dashboard.id, dashboard.team.name);
             Answer::new(&dashboard, text)
@@ -170,18 +160,10 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pin_to_dashboard(&self, identity: Identity, Parameters(a): Parameters<PinArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "pin_to_dashboard", &identity, args(&a), async {
-            let db = state.pool.get().await?;
-            let id: i64 = db
-                .query_one(
-                    "SELECT quarry.pin_conversation($1, $2, $3, $4)",
-                    &[&identity.account_id, &a.dashboard_id, &a.conversation_id, &a.position],
-                )
-                .await?
-                .get(0);
-            drop(db);
-            let board: DashboardPins = call(state, "SELECT quarry.dashboard_pins($1, $2)", &[&identity.account_id, &a.dashboard_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "pin_to_dashboard", &identity, args(&a), async {
+            let id = db.pin_conversation(identity.account_id, a.dashboard_id, a.conversation_id, a.position).await?;
+            let board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
             let pin = board.pins.into_iter().find(|p| p.id == id).ok_or(ToolError::Internal)?;
             let text = format!("Pinned \"{}\" to {} (pin {}, position {}).", pin.question, board.dashboard.name, pin.id, pin.position);
             Answer::new(&pin, text)
@@ -197,9 +179,9 @@ impl QuarryServer {
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
     async fn unpin(&self, identity: Identity, Parameters(a): Parameters<UnpinArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "unpin", &identity, args(&a), async {
-            execute(state, "SELECT quarry.unpin($1, $2)", &[&identity.account_id, &a.pin_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "unpin", &identity, args(&a), async {
+            db.unpin(identity.account_id, a.pin_id).await?;
             Answer::new(&Deleted { deleted: a.pin_id }, format!("Pin {} removed.", a.pin_id))
         })
         .await)
@@ -207,10 +189,8 @@ impl QuarryServer {
 }
 
 /// Runs a pin's SQL under the caller's role and attaches the result (or why it could not run).
-async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut Pin) -> Result<(), ToolError> {
-    let runtime: Result<Runtime, ToolError> =
-        call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&identity.account_id, &pin.dataset.id]).await;
-    let runtime = match runtime {
+async fn rerun(db: &Db, executor: &Executor, identity: &Identity, pin: &mut Pin) -> Result<(), ToolError> {
+    let runtime = match db.dataset_runtime(identity.account_id, pin.dataset.id).await.map_err(ToolError::from) {
         Ok(r) => r,
         Err(ToolError::Forbidden(m) | ToolError::NotFound(m)) => {
             pin.error = Some(m);
@@ -218,18 +198,16 @@ async fn rerun(state: &crate::server::AppState, identity: &Identity, pin: &mut P
         }
         Err(e) => return Err(e),
     };
-    let limits = Limits::for_dataset(&state.config, runtime.timeout_ms, 100);
-    match executor::run(&state.query_pool, identity.account_id, pin.dataset.id, &pin.sql, limits).await {
-        Ok((result, _)) if !pin.computed_for_you => {
+    let limits = executor.limits(runtime.timeout_ms, 100);
+    match executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
+        Ok(result) if !pin.computed_for_you => {
             let chart = chart::choose(&result, &pin.question, &pin.question);
             pin.analysis = analysis::describe(&result, &chart, Lang::En);
             pin.chart = chart.spec;
             pin.result = Some(result);
         }
-        Ok((result, _)) => pin.result = Some(result),
-        Err(ExecError::Unavailable) => return Err(ToolError::Unavailable),
+        Ok(result) => pin.result = Some(result),
         Err(e) => pin.error = Some(e.to_string()),
     }
     Ok(())
 }
-

@@ -7,32 +7,10 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::types::{Collection, DatasetDescription, DatasetList, Fields};
-use super::{Answer, args, call, page_offset, page_size, run};
+use super::{Answer, args, page_offset, page_size, run};
+use crate::db::datasets::{Collection, DatasetDescription, DatasetList, Detail, Fields};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Detail {
-    /// Schema, name and kind of each collection.
-    Names,
-    /// Also comments, record counts and field names.
-    #[default]
-    Summary,
-    /// Also field types, nullability, keys, references and indexes.
-    Full,
-}
-
-impl Detail {
-    fn as_str(self) -> &'static str {
-        match self {
-            Detail::Names => "names",
-            Detail::Summary => "summary",
-            Detail::Full => "full",
-        }
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,17 +86,11 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_datasets(&self, identity: Identity, Parameters(a): Parameters<ListDatasetsArgs>) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "list_datasets", &identity, args(&a), async {
-            let detail = a.detail.unwrap_or_default().as_str();
+        let db = &self.db;
+        Ok(run(db, "list_datasets", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;
-            let list: DatasetList = call(
-                state,
-                "SELECT quarry.list_datasets($1, $2, $3, $4, $5)",
-                &[&identity.account_id, &detail, &a.name_filter, &size, &offset],
-            )
-            .await?;
+            let list = db.list_datasets(identity.account_id, a.detail.unwrap_or_default(), a.name_filter.as_deref(), size, offset).await?;
             let mut text = String::new();
             if list.datasets.is_empty() {
                 text.push_str("You have no datasets yet: ask your administrator to add you to a team with one.");
@@ -154,16 +126,11 @@ impl QuarryServer {
         identity: Identity,
         Parameters(a): Parameters<DescribeDatasetArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "describe_dataset", &identity, args(&a), async {
+        let db = &self.db;
+        Ok(run(db, "describe_dataset", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;
-            let d: DatasetDescription = call(
-                state,
-                "SELECT quarry.describe_dataset($1, $2, $3, $4, $5)",
-                &[&identity.account_id, &a.dataset_id, &a.name_filter, &size, &offset],
-            )
-            .await?;
+            let d = db.describe_dataset(identity.account_id, a.dataset_id, a.name_filter.as_deref(), size, offset).await?;
             let mut text = format!("{} (dataset {}, team {}): {}\n", d.name, d.id, d.team.name, d.description);
             for c in &d.collections {
                 text.push_str(&collection_text(c));

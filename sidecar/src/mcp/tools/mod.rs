@@ -1,5 +1,5 @@
-//! The tools, one module per concern, and what they share: calling the extension, turning its
-//! errors into tool errors a person can act on, and auditing every call.
+//! The tools, one module per concern, and what they share: turning errors into tool errors a
+//! person can act on, and auditing every call.
 
 pub mod conversations;
 pub mod dashboards;
@@ -13,12 +13,12 @@ use std::time::Instant;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio_postgres::types::ToSql;
 
 use super::identity::Identity;
-use crate::server::AppState;
+use crate::db::mcp::AuditEntry;
+use crate::db::{Db, DbError};
+use crate::mcp::pipeline::PipelineError;
 
 /// Why a tool could not do what was asked, in words for the person (or model) asking.
 #[derive(Debug)]
@@ -49,29 +49,33 @@ impl ToolError {
     }
 }
 
-impl From<tokio_postgres::Error> for ToolError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        let Some(db) = e.as_db_error() else { return ToolError::Unavailable };
-        let message = db.message().to_string();
-        let hint = db.hint().map(|h| format!(" {h}")).unwrap_or_default();
-        match db.code().code() {
-            "42704" | "42P01" => ToolError::NotFound(message),
-            "42501" => ToolError::Forbidden(format!("{message}.{hint}")),
-            c if c.starts_with("22") || c.starts_with("23") || c == "55006" || c == "42601" => ToolError::Invalid(message),
-            c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => ToolError::Unavailable,
-            c => {
-                tracing::error!(sqlstate = c, %message, "tool: database error");
+/// What the extension raised, in words for the person asking: its own message for what they can
+/// act on (with the hint of a refusal), a short sentence for the rest.
+impl From<DbError> for ToolError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound(message) => ToolError::NotFound(message),
+            DbError::Forbidden { message, hint } => {
+                ToolError::Forbidden(format!("{message}.{}", hint.map(|h| format!(" {h}")).unwrap_or_default()))
+            }
+            DbError::Invalid(message) | DbError::Conflict(message) => ToolError::Invalid(message),
+            DbError::Unavailable => ToolError::Unavailable,
+            DbError::Internal(_) => ToolError::Internal,
+            other => {
+                tracing::error!(error = %other, "tool: unexpected database error");
                 ToolError::Internal
             }
         }
     }
 }
 
-impl From<deadpool_postgres::PoolError> for ToolError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
+impl From<PipelineError> for ToolError {
+    fn from(e: PipelineError) -> Self {
         match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            _ => ToolError::Unavailable,
+            PipelineError::Db(e) => e.into(),
+            PipelineError::Invalid(message) => ToolError::Invalid(message),
+            PipelineError::Forbidden(message) => ToolError::Forbidden(message),
+            PipelineError::Model(message) => ToolError::Upstream(message),
         }
     }
 }
@@ -120,25 +124,6 @@ impl Answer {
     }
 }
 
-/// Calls an extension function that returns one JSON value, and reads it as `T` (so that what
-/// a tool returns has the shape its output schema promises, or the call fails loudly).
-pub async fn call<T: DeserializeOwned>(state: &AppState, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<T, ToolError> {
-    let db = state.pool.get().await?;
-    let row = db.query_one(sql, params).await?;
-    let value: Value = row.get(0);
-    serde_json::from_value(value).map_err(|e| {
-        tracing::error!(error = %e, sql, "an extension function returned an unexpected shape");
-        ToolError::Internal
-    })
-}
-
-/// Runs a statement whose result does not matter.
-pub async fn execute(state: &AppState, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<(), ToolError> {
-    let db = state.pool.get().await?;
-    db.execute(sql, params).await?;
-    Ok(())
-}
-
 /// Arguments as the audit log keeps them: long strings cut to 500 characters.
 fn summarize(arguments: Value) -> Value {
     match arguments {
@@ -153,7 +138,7 @@ fn summarize(arguments: Value) -> Value {
 /// ended), and turns the outcome into the tool result: structured content and text, or a tool
 /// error with a message (never internals).
 pub async fn run(
-    state: &AppState,
+    db: &Db,
     tool: &str,
     identity: &Identity,
     arguments: Value,
@@ -167,23 +152,21 @@ pub async fn run(
         Ok(answer) => ("ok", None, &answer.audit),
         Err(e) => (e.outcome(), Some(e.message()), &AuditNote::default()),
     };
-    let audited = execute(
-        state,
-        "SELECT quarry.audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            &identity.account_id,
-            &identity.client_id,
-            &tool,
-            &summarize(arguments),
-            &result_name,
-            &duration_ms,
-            &error,
-            &note.question,
-            &note.sql,
-            &note.row_count,
-        ],
-    )
-    .await;
+    let arguments = summarize(arguments);
+    let audited = db
+        .audit(&AuditEntry {
+            account_id: identity.account_id,
+            client_id: &identity.client_id,
+            tool,
+            arguments: &arguments,
+            outcome: result_name,
+            duration_ms,
+            error: error.as_deref(),
+            question: note.question.as_deref(),
+            sql: note.sql.as_deref(),
+            row_count: note.row_count,
+        })
+        .await;
     if audited.is_err() {
         tracing::error!(tool, account_id = identity.account_id, "could not write the audit row");
     }

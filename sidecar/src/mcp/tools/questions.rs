@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
 use crate::mcp::identity::Identity;
+use crate::mcp::pipeline::analysis::format_value;
+use crate::mcp::pipeline::dataset::Choice;
+use crate::mcp::pipeline::i18n::Lang;
+use crate::mcp::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
 use crate::mcp::server::QuarryServer;
-use crate::pipeline::analysis::format_value;
-use crate::pipeline::dataset::Choice;
-use crate::pipeline::i18n::Lang;
-use crate::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
 
 /// Longest question accepted, in characters.
 const MAX_QUESTION: usize = 2000;
@@ -209,9 +209,8 @@ impl QuarryServer {
         context: RequestContext<RoleServer>,
         Parameters(a): Parameters<RunQueryArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
         let progress = McpProgress::new(&context);
-        Ok(run(state, "run_query", &identity, args(&a), async {
+        Ok(run(&self.db, "run_query", &identity, args(&a), async {
             let question = a.question.trim();
             if question.is_empty() || question.chars().count() > MAX_QUESTION {
                 return Err(ToolError::Invalid(format!("question must be 1 to {MAX_QUESTION} characters")));
@@ -225,7 +224,7 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::ask(state, identity.account_id, request, &progress).await?)
+            respond(pipeline::ask(&self.pipeline, identity.account_id, request, &progress).await?)
         })
         .await)
     }
@@ -243,9 +242,8 @@ impl QuarryServer {
         context: RequestContext<RoleServer>,
         Parameters(a): Parameters<RunSqlArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
         let progress = McpProgress::new(&context);
-        Ok(run(state, "run_sql", &identity, args(&a), async {
+        Ok(run(&self.db, "run_sql", &identity, args(&a), async {
             if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
                 return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));
             }
@@ -262,7 +260,7 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::run_sql(state, identity.account_id, request, &progress).await?)
+            respond(pipeline::run_sql(&self.pipeline, identity.account_id, request, &progress).await?)
         })
         .await)
     }

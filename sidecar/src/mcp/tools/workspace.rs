@@ -5,8 +5,8 @@ use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, tool, tool_router};
 use serde_json::json;
 
-use super::types::{ModelList, TeamList};
-use super::{Answer, call, run};
+use super::{Answer, run};
+use crate::db::workspace::{ModelList, TeamList};
 use crate::mcp::identity::Identity;
 use crate::mcp::server::QuarryServer;
 
@@ -20,16 +20,9 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_teams(&self, identity: Identity) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "list_teams", &identity, json!({}), async {
-            let teams: TeamList = call(
-                state,
-                "SELECT jsonb_build_object('teams', coalesce(jsonb_agg(jsonb_build_object(
-                        'id', team_id, 'name', name, 'role', role, 'members', members, 'datasets', datasets,
-                        'created_at', created_at) ORDER BY name), '[]')) FROM quarry.account_teams($1)",
-                &[&identity.account_id],
-            )
-            .await?;
+        let db = &self.db;
+        Ok(run(db, "list_teams", &identity, json!({}), async {
+            let teams = db.account_teams(identity.account_id).await?;
             let text = if teams.teams.is_empty() {
                 "You are not in any team yet; ask your administrator to add you to one.".to_string()
             } else {
@@ -53,9 +46,9 @@ impl QuarryServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_models(&self, identity: Identity) -> Result<CallToolResult, McpError> {
-        let state = &self.state;
-        Ok(run(state, "list_models", &identity, json!({}), async {
-            let mut models: ModelList = call(state, "SELECT quarry.account_models($1)", &[&identity.account_id]).await?;
+        let db = &self.db;
+        Ok(run(db, "list_models", &identity, json!({}), async {
+            let mut models = db.account_models(identity.account_id).await?;
             for m in &mut models.models {
                 m.available = m.provider == "builtin"
                     || m.api_key_env.as_deref().is_some_and(|var| std::env::var(var).is_ok_and(|v| !v.is_empty()))

@@ -11,7 +11,7 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, PremultipliedColorU
 
 use super::analysis::{format_number, format_value, label};
 use super::chart::{Chart, Kind, number};
-use crate::executor::QueryResult;
+use crate::db::questions::QueryResult;
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 520;
@@ -376,7 +376,7 @@ fn table(c: &mut Canvas, result: &QueryResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::chart::choose;
+    use crate::mcp::pipeline::chart::choose;
     use serde_json::json;
 
     #[test]

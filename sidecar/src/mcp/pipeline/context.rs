@@ -5,44 +5,17 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::executor::{self, Limits};
-use crate::mcp::tools::types::{Collection, Example, Fields, GlossaryTerm};
-use crate::mcp::tools::{ToolError, call};
-use crate::server::AppState;
+use crate::db::datasets::{CatalogRequest, Collection, Detail, Example, Fields, GlossaryTerm, Runtime};
+use crate::db::questions::{Executor, Limits};
+use super::PipelineError;
+use crate::db::Db;
 
 /// How many collections a question's context holds at most.
 pub const MAX_TABLES: usize = 10;
 /// Text columns with at most this many distinct values have their values listed.
 pub const MAX_SAMPLE_VALUES: i64 = 60;
-
-/// A dataset's name, limits and search path, as `quarry.question_context` returns them.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Runtime {
-    pub id: i64,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub row_limit: i64,
-    pub timeout_ms: i64,
-    pub search_path: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct QuestionContext {
-    #[serde(flatten)]
-    runtime: Runtime,
-    glossary: Vec<GlossaryTerm>,
-    examples: Vec<Example>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CatalogPage {
-    total: i64,
-    collections: Vec<Collection>,
-}
 
 /// Collections read per catalog page, and pages read at most when ranking (10,000 collections).
 const CATALOG_PAGE: i32 = 1000;
@@ -321,27 +294,28 @@ pub fn samples_query(tables: &[Table]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" UNION ALL "))
 }
 
+/// A page of the catalog as `gather` reads it: the whole dataset (no filter, estimated counts),
+/// or only the named collections.
+fn catalog_page(detail: Detail, page_offset: i32, relations: Option<&[String]>) -> CatalogRequest<'_> {
+    CatalogRequest { detail, name_filter: None, page_size: CATALOG_PAGE, page_offset, exact_counts: false, relations }
+}
+
 /// Reads what answering `question` about a dataset needs, as the account may see it: the dataset,
 /// a summary of every collection (to rank them), the chosen collections in full, and (when
 /// `values` says so for the context) the values of their small text columns, which take a scan
 /// of each table to read.
 pub async fn gather(
-    state: &AppState,
+    db: &Db,
+    executor: &Executor,
     account_id: i64,
     dataset_id: i64,
     question: &str,
     values: impl Fn(&Context) -> bool,
-) -> Result<Context, ToolError> {
-    let qc: QuestionContext = call(state, "SELECT quarry.question_context($1, $2)", &[&account_id, &dataset_id]).await?;
+) -> Result<Context, PipelineError> {
+    let qc = db.question_context(account_id, dataset_id).await?;
     let mut summary: Vec<Collection> = Vec::new();
     for page in 0..CATALOG_PAGES {
-        let offset = page * CATALOG_PAGE;
-        let p: CatalogPage = call(
-            state,
-            "SELECT quarry.catalog($1, $2, 'summary', NULL, $3, $4)",
-            &[&dataset_id, &account_id, &CATALOG_PAGE, &offset],
-        )
-        .await?;
+        let p = db.catalog(dataset_id, account_id, &catalog_page(Detail::Summary, page * CATALOG_PAGE, None)).await?;
         let done = p.collections.is_empty() || (summary.len() + p.collections.len()) as i64 >= p.total;
         summary.extend(p.collections);
         if done {
@@ -349,12 +323,7 @@ pub async fn gather(
         }
     }
     let chosen = choose(question, &summary, &qc.glossary, &qc.examples);
-    let full: CatalogPage = call(
-        state,
-        "SELECT quarry.catalog($1, $2, 'full', NULL, $3, 0, false, $4)",
-        &[&dataset_id, &account_id, &CATALOG_PAGE, &chosen],
-    )
-    .await?;
+    let full = db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&chosen))).await?;
     let rank = |t: &Table| chosen.iter().position(|c| *c == format!("{}.{}", t.schema, t.name)).unwrap_or(usize::MAX);
     let mut tables = tables(full.collections, &BTreeMap::new());
     tables.sort_by_key(rank);
@@ -362,34 +331,33 @@ pub async fn gather(
     // table the question names through one it does not.
     let neighbours = referenced(&tables);
     if !neighbours.is_empty() {
-        let more: CatalogPage = call(
-            state,
-            "SELECT quarry.catalog($1, $2, 'full', NULL, $3, 0, false, $4)",
-            &[&dataset_id, &account_id, &CATALOG_PAGE, &neighbours],
-        )
-        .await?;
+        let more = db.catalog(dataset_id, account_id, &catalog_page(Detail::Full, 0, Some(&neighbours))).await?;
         tables.extend(self::tables(more.collections, &BTreeMap::new()));
     }
     let mut ctx = Context { dataset: qc.runtime, tables, glossary: qc.glossary, examples: qc.examples };
     if values(&ctx) {
-        fill_samples(state, account_id, &ctx.dataset, &mut ctx.tables).await;
+        fill_samples(executor, account_id, &ctx.dataset, &mut ctx.tables).await;
     }
     Ok(ctx)
 }
 
 /// Fills in the distinct values of small text columns, read under the account's role (so only
 /// values of rows it may see). A failure only costs the samples.
-async fn fill_samples(state: &AppState, account_id: i64, dataset: &Runtime, tables: &mut [Table]) {
+async fn fill_samples(executor: &Executor, account_id: i64, dataset: &Runtime, tables: &mut [Table]) {
     let Some(sql) = samples_query(tables) else { return };
     let limits = Limits {
         max_rows: 10_000,
         max_bytes: 512 * 1024,
         timeout: Duration::from_millis(dataset.timeout_ms.clamp(100, 5_000) as u64),
     };
-    let result = match executor::run(&state.query_pool, account_id, dataset.id, &sql, limits).await {
-        Ok((result, _)) => result,
-        Err(e) => {
-            tracing::warn!(error = %e, dataset = dataset.id, "could not read sample values");
+    let ran = match executor.execute_for(account_id, dataset.id, &sql, limits).await {
+        Ok(ran) => ran.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let result = match ran {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::warn!(%error, dataset = dataset.id, "could not read sample values");
             return;
         }
     };

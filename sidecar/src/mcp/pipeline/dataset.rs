@@ -8,9 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::context::{relevance, stem, words};
-use crate::mcp::tools::types::DatasetList;
-use crate::mcp::tools::{ToolError, call};
-use crate::server::AppState;
+use crate::db::datasets::{DatasetListing, Detail};
+use super::PipelineError;
+use crate::db::Db;
 
 /// How the dataset was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -28,15 +28,15 @@ pub enum Choice {
 
 /// Resolves the dataset for a question (or for SQL, whose table names then do the matching).
 pub async fn resolve(
-    state: &AppState,
+    db: &Db,
     account_id: i64,
     given: Option<i64>,
     conversation: Option<i64>,
     text: &str,
-) -> Result<(i64, Choice), ToolError> {
+) -> Result<(i64, Choice), PipelineError> {
     match (given, conversation) {
         (Some(g), Some(c)) if g != c => {
-            return Err(ToolError::Invalid(format!(
+            return Err(PipelineError::Invalid(format!(
                 "conversation is about dataset {c}, not dataset {g}; leave dataset_id out or start a new conversation"
             )));
         }
@@ -45,16 +45,16 @@ pub async fn resolve(
         (None, None) => {}
     }
     // Which datasets there are first (cheap); their collections only when there is a choice.
-    let names: DatasetList = call(state, "SELECT quarry.list_datasets($1, 'names', NULL, 1, 0)", &[&account_id]).await?;
+    let names = db.list_datasets(account_id, Detail::Names, None, 1, 0).await?;
     let usable = names.datasets.iter().filter(|d| d.unavailable.is_none()).count();
-    let list: DatasetList = if usable > 1 {
-        call(state, "SELECT quarry.list_datasets($1, 'summary', NULL, 1000, 0)", &[&account_id]).await?
+    let list = if usable > 1 {
+        db.list_datasets(account_id, Detail::Summary, None, 1000, 0).await?
     } else {
         names
     };
     let usable: Vec<_> = list.datasets.iter().filter(|d| d.unavailable.is_none()).collect();
     match usable.as_slice() {
-        [] => Err(ToolError::Forbidden(
+        [] => Err(PipelineError::Forbidden(
             "You have no dataset you can ask about: ask your administrator to add you to a team with one and to map your account to a database role.".into(),
         )),
         [only] => Ok((only.id, Choice::Only)),
@@ -70,7 +70,7 @@ pub async fn resolve(
                 tables.sort_by(|a, b| b.total_cmp(a));
                 (own * 2.0 + tables.iter().take(3).sum::<f64>(), d)
             });
-            let best = scored.fold(None::<(f64, &&crate::mcp::tools::types::DatasetListing)>, |best, (s, d)| match best {
+            let best = scored.fold(None::<(f64, &&DatasetListing)>, |best, (s, d)| match best {
                 Some((b, _)) if b >= s => best,
                 _ => Some((s, d)),
             });
@@ -78,7 +78,7 @@ pub async fn resolve(
                 Some((score, d)) if score > 0.0 => Ok((d.id, Choice::Matched)),
                 _ => {
                     let names: Vec<String> = several.iter().map(|d| format!("{} (dataset_id {})", d.name, d.id)).collect();
-                    Err(ToolError::Invalid(format!(
+                    Err(PipelineError::Invalid(format!(
                         "Nothing in the question says which dataset it is about; pass dataset_id, one of: {}.",
                         names.join(", ")
                     )))

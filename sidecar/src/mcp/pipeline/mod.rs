@@ -10,10 +10,12 @@ pub mod analysis;
 pub mod chart;
 pub mod context;
 pub mod dataset;
+pub mod error;
 pub mod i18n;
 pub mod planner;
 pub mod providers;
 pub mod render;
+pub mod semantic;
 
 use std::time::Instant;
 
@@ -24,17 +26,49 @@ use serde_json::{Value, json};
 use self::chart::Chart;
 use self::context::Context;
 use self::dataset::Choice;
+pub use self::error::PipelineError;
 use self::i18n::{Lang, t};
 use self::planner::Planned;
-use self::providers::prompt::{self, Reply, Turn};
-use self::providers::{Model, ModelConfig};
-use crate::executor::{self, ExecError, Limits, QueryResult};
-use crate::mcp::tools::types::DatasetRef;
-use crate::mcp::tools::{ToolError, call};
-use crate::server::AppState;
+use self::providers::prompt::{self, Reply};
+use self::providers::Model;
+use crate::config::QuestionsConfig;
+use crate::db::Db;
+use crate::db::conversations::{History, Turn};
+use crate::db::datasets::{DatasetRef, Runtime};
+use crate::db::questions::{Executor, QueryResult};
 
 /// Result rows a conversation block keeps (the answer itself carries up to the row cap).
 const PREVIEW_ROWS: usize = 50;
+/// Earlier turns of a conversation a follow-up sees.
+const HISTORY_TURNS: i32 = 5;
+
+/// What the pipeline works with, and nothing more: the extension, the executor of accounts'
+/// queries, the questions settings, an HTTP client for model providers and the chart font.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub db: Db,
+    pub executor: Executor,
+    pub settings: QuestionsConfig,
+    /// Talks to model providers (see [`providers`]).
+    pub http: reqwest::Client,
+    /// The font chart images are drawn with; without one, answers come without images.
+    pub chart_font: Option<ab_glyph::FontArc>,
+}
+
+impl Pipeline {
+    /// The pipeline, with its HTTP client for model providers and its chart font (from
+    /// `QUARRY_CHART_FONT`, or where the system keeps DejaVu Sans).
+    pub fn new(db: Db, executor: Executor, settings: QuestionsConfig) -> Result<Pipeline, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let chart_font = render::load_font(settings.chart_font.as_deref())?;
+        Ok(Pipeline { db, executor, settings, http, chart_font })
+    }
+}
 
 /// A question to answer.
 pub struct Ask {
@@ -172,9 +206,9 @@ pub struct Outcome {
 /// One run of the pipeline: who asks, the dataset's limits, the row cap, where progress goes, and
 /// the blocks the run has produced so far (saved together, in one transaction, when it ends).
 struct Run<'a> {
-    state: &'a AppState,
+    pipeline: &'a Pipeline,
     account_id: i64,
-    dataset: context::Runtime,
+    dataset: Runtime,
     max_rows: i32,
     lang: Lang,
     progress: &'a dyn Progress,
@@ -189,16 +223,9 @@ impl Run<'_> {
 
     /// Saves the turn's blocks to the conversation continued (or to a new one, titled after the
     /// question) and returns the conversation's id.
-    async fn save(&self, conversation_id: Option<i64>, title: &str) -> Result<i64, ToolError> {
+    async fn save(&self, conversation_id: Option<i64>, title: &str) -> Result<i64, PipelineError> {
         let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
-        let db = self.state.pool.get().await?;
-        let row = db
-            .query_one(
-                "SELECT quarry.save_turn($1, $2, $3, $4, $5)",
-                &[&self.account_id, &self.dataset.id, &conversation_id, &title, &blocks],
-            )
-            .await?;
-        Ok(row.get(0))
+        Ok(self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks).await?)
     }
 
     async fn report(&self, step: Step) {
@@ -206,10 +233,10 @@ impl Run<'_> {
     }
 
     /// Runs one attempt of SQL and stores it: the SQL block, then its result or its error.
-    async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, ToolError> {
+    async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, PipelineError> {
         self.add("sql", json!({ "sql": sql, "attempt": number, "model": writer }));
         self.report(Step::Run).await;
-        let ran = check_and_run(self.state, self.account_id, sql, &self.dataset, self.max_rows).await?;
+        let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await?;
         match ran {
             Ran::Rows(result) => {
                 self.add("result", result_block(&result));
@@ -226,27 +253,17 @@ impl Run<'_> {
     }
 }
 
-/// The conversation a follow-up continues: its dataset and latest turns.
-#[derive(Debug, Deserialize)]
-struct History {
-    conversation_id: i64,
-    dataset_id: i64,
-    turns: Vec<Turn>,
-}
-
-async fn history(state: &AppState, account_id: i64, conversation_id: Option<i64>) -> Result<Option<History>, ToolError> {
+async fn history(db: &Db, account_id: i64, conversation_id: Option<i64>) -> Result<Option<History>, PipelineError> {
     match conversation_id {
         None => Ok(None),
-        Some(id) => call(state, "SELECT quarry.conversation_history($1, $2, 5)", &[&account_id, &id]).await.map(Some),
+        Some(id) => Ok(Some(db.conversation_history(account_id, id, HISTORY_TURNS).await?)),
     }
 }
 
 /// Stops an account that cannot ask questions (disabled, no role, or a role that became unsafe
 /// since it was mapped) with the reason, before anything else happens.
-async fn require_role(state: &AppState, account_id: i64) -> Result<(), ToolError> {
-    let db = state.pool.get().await?;
-    db.query_one("SELECT quarry.account_role($1)", &[&account_id]).await?;
-    Ok(())
+async fn require_role(db: &Db, account_id: i64) -> Result<(), PipelineError> {
+    Ok(db.account_role(account_id).await?)
 }
 
 /// The row cap: what the caller asked for, never more than the dataset allows.
@@ -264,11 +281,10 @@ enum Ran {
 /// The guarded path every statement takes: `quarry.execute_for` checks it (its shape, then, from
 /// PostgreSQL's analysis, what it calls) and runs it under the account's role, within the
 /// dataset's limits and the caps.
-async fn check_and_run(state: &AppState, account_id: i64, sql: &str, dataset: &context::Runtime, max_rows: i32) -> Result<Ran, ToolError> {
-    let limits = Limits::for_dataset(&state.config, dataset.timeout_ms, max_rows);
-    match executor::run(&state.query_pool, account_id, dataset.id, sql, limits).await {
-        Ok((result, _)) => Ok(Ran::Rows(result)),
-        Err(ExecError::Unavailable) => Err(ToolError::Unavailable),
+async fn check_and_run(executor: &Executor, account_id: i64, sql: &str, dataset: &Runtime, max_rows: i32) -> Result<Ran, PipelineError> {
+    let limits = executor.limits(dataset.timeout_ms, max_rows);
+    match executor.execute_for(account_id, dataset.id, sql, limits).await? {
+        Ok(result) => Ok(Ran::Rows(result)),
         Err(e) => Ok(Ran::Refused { stage: e.stage(), reason: e.to_string() }),
     }
 }
@@ -290,8 +306,8 @@ enum Writer {
     Model(Box<Model>),
 }
 
-async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Result<(Writer, ModelRef), ToolError> {
-    let config: Option<ModelConfig> = call(state, "SELECT quarry.dataset_model($1, $2)", &[&account_id, &dataset_id]).await?;
+async fn writer_for(pipeline: &Pipeline, account_id: i64, dataset_id: i64) -> Result<(Writer, ModelRef), PipelineError> {
+    let config = pipeline.db.dataset_model(account_id, dataset_id).await?;
     let config = match config {
         Some(c) if !c.is_builtin() => c,
         other => {
@@ -301,8 +317,8 @@ async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Resul
     };
     let reference = ModelRef { id: config.id, name: config.name.clone(), provider: config.provider.clone() };
     let name = config.name.clone();
-    let model = Model::new(config, &state.http, &state.config.questions).map_err(|e| {
-        ToolError::Upstream(format!("The model configuration \"{name}\" cannot be used here: {e}. Ask your administrator to fix it."))
+    let model = Model::new(config, &pipeline.http, &pipeline.settings).map_err(|e| {
+        PipelineError::Model(format!("The model configuration \"{name}\" cannot be used here: {e}. Ask your administrator to fix it."))
     })?;
     Ok((Writer::Model(Box::new(model)), reference))
 }
@@ -310,39 +326,39 @@ async fn writer_for(state: &AppState, account_id: i64, dataset_id: i64) -> Resul
 /// The first step of every run: the account may ask (or the run stops with the reason), the
 /// conversation continued (if any), and the dataset, resolved from `text`.
 async fn begin(
-    state: &AppState,
+    pipeline: &Pipeline,
     account_id: i64,
     dataset_id: Option<i64>,
     conversation_id: Option<i64>,
     text: &str,
     lang: Lang,
     progress: &dyn Progress,
-) -> Result<(Option<History>, i64, Choice), ToolError> {
+) -> Result<(Option<History>, i64, Choice), PipelineError> {
     Step::Dataset.report(progress, lang).await;
-    require_role(state, account_id).await?;
-    let history = history(state, account_id, conversation_id).await?;
-    let (dataset_id, choice) = dataset::resolve(state, account_id, dataset_id, history.as_ref().map(|h| h.dataset_id), text).await?;
+    require_role(&pipeline.db, account_id).await?;
+    let history = history(&pipeline.db, account_id, conversation_id).await?;
+    let (dataset_id, choice) = dataset::resolve(&pipeline.db, account_id, dataset_id, history.as_ref().map(|h| h.dataset_id), text).await?;
     Ok((history, dataset_id, choice))
 }
 
 /// Answers a question.
-pub async fn ask(state: &AppState, account_id: i64, request: Ask, progress: &dyn Progress) -> Result<Outcome, ToolError> {
+pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &dyn Progress) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset_id, choice) =
-        begin(state, account_id, request.dataset_id, request.conversation_id, &request.question, lang, progress).await?;
+        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.question, lang, progress).await?;
 
     Step::Schema.report(progress, lang).await;
-    let (writer, model) = writer_for(state, account_id, dataset_id).await?;
+    let (writer, model) = writer_for(pipeline, account_id, dataset_id).await?;
     // A model is shown the values of small columns; the planner needs them only when the question
     // has words that might be values.
     let needs_values = |ctx: &Context| match writer {
         Writer::Model(_) => true,
         Writer::Planner => planner::needs_values(&request.question, ctx),
     };
-    let ctx = context::gather(state, account_id, dataset_id, &request.question, needs_values).await?;
+    let ctx = context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, needs_values).await?;
     let run = Run {
-        state,
+        pipeline,
         account_id,
         dataset: ctx.dataset.clone(),
         max_rows: row_cap(request.max_rows, ctx.dataset.row_limit),
@@ -397,7 +413,7 @@ impl Answer {
 }
 
 /// The built-in planner: one plan, tried once (it is deterministic), or an honest "not sure".
-async fn by_planner(run: &Run<'_>, ctx: &Context, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, ToolError> {
+async fn by_planner(run: &Run<'_>, ctx: &Context, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
     let earlier: Vec<String> = turns.iter().filter(|t| t.sql.is_some()).map(|t| t.question.clone()).collect();
     match planner::plan(&answer.question, ctx, &earlier, answer.lang) {
         Planned::NotConfident { reason, suggestions } => {
@@ -416,18 +432,18 @@ async fn by_planner(run: &Run<'_>, ctx: &Context, turns: &[Turn], answer: &mut A
 
 /// A model: its SQL, and when that fails, the error back to it for another try (a bounded number
 /// of times).
-async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, ToolError> {
+async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let system = prompt::sql_system(ctx, answer.lang, &today);
     let mut messages = prompt::sql_messages(turns, &answer.question);
-    let tries = 1 + run.state.config.questions.sql_retries as usize;
+    let tries = 1 + run.pipeline.settings.sql_retries as usize;
     for number in 1..=tries {
         let reply = match model.complete(&system, &messages).await {
             Ok(reply) => reply,
             Err(e) => {
                 let message = format!("The model \"{}\" did not answer: {e}.", model.config.name);
                 run.add("error", json!({ "stage": "model", "message": message, "attempt": number }));
-                return Err(ToolError::Upstream(format!("{message} Try again in a moment, or ask your administrator to check it.")));
+                return Err(PipelineError::Model(format!("{message} Try again in a moment, or ask your administrator to check it.")));
             }
         };
         match prompt::read_reply(&reply) {
@@ -446,7 +462,7 @@ async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], a
     Ok(None)
 }
 
-async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, suggestions: Vec<String>) -> Result<(), ToolError> {
+async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, suggestions: Vec<String>) -> Result<(), PipelineError> {
     run.add("error", json!({ "stage": "plan", "message": reason }));
     let mut text = reason.clone();
     if !suggestions.is_empty() {
@@ -462,11 +478,11 @@ async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, sugge
 }
 
 /// The chart (and its image when asked for) and the analysis of a result, stored as blocks.
-async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, ToolError> {
+async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, PipelineError> {
     run.report(Step::Chart).await;
     let chart = chart::choose(&result, &answer.question, &answer.question);
     run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null));
-    let image = match (&run.state.chart_font, return_image) {
+    let image = match (&run.pipeline.chart_font, return_image) {
         (Some(font), true) => {
             let (font, chart, result, title) = (font.clone(), chart.clone(), result.clone(), answer.question.clone());
             tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, &font)).await.ok().flatten()
@@ -497,15 +513,15 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
 
 /// Runs SQL the caller wrote: the same dataset resolution, check, executor, caps, blocks and
 /// chart as a question, with the built-in analysis.
-pub async fn run_sql(state: &AppState, account_id: i64, request: RunSql, progress: &dyn Progress) -> Result<Outcome, ToolError> {
+pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Progress) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset_id, choice) =
-        begin(state, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
-    let dataset: context::Runtime = call(state, "SELECT quarry.dataset_runtime($1, $2)", &[&account_id, &dataset_id]).await?;
+        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
+    let dataset = pipeline.db.dataset_runtime(account_id, dataset_id).await?;
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {
-        state,
+        pipeline,
         account_id,
         max_rows: row_cap(request.max_rows, dataset.row_limit),
         dataset,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::chart::{Chart, Kind, number};
 use super::i18n::{Lang, t};
-use crate::executor::QueryResult;
+use crate::db::questions::QueryResult;
 
 /// A number for people: thousands separated, at most two decimals.
 pub fn format_number(v: f64) -> String {
@@ -138,7 +138,7 @@ fn trend(result: &QueryResult, x: usize, y: usize, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::chart::choose;
+    use crate::mcp::pipeline::chart::choose;
     use serde_json::json;
 
     #[test]

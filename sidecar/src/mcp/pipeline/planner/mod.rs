@@ -14,8 +14,8 @@ use std::collections::HashSet;
 
 use self::time::{Unit, Window};
 use super::context::{Context, Table, ident_stems, quote, stem, words};
-use crate::mcp::tools::types::Example;
 use super::i18n::{Lang, t};
+use crate::db::datasets::Example;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
@@ -602,7 +602,8 @@ pub fn plan(question: &str, ctx: &Context, history: &[String], lang: Lang) -> Pl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::context::{Column, ForeignKey, Runtime};
+    use crate::db::datasets::Runtime;
+    use crate::mcp::pipeline::context::{Column, ForeignKey};
 
     fn column(name: &str, type_name: &str, values: &[&str]) -> Column {
         Column {

@@ -5,9 +5,10 @@
 use std::fmt::Write;
 
 use super::Message;
-use crate::executor::QueryResult;
-use crate::pipeline::context::{Context, Table};
-use crate::pipeline::i18n::Lang;
+use crate::db::conversations::Turn;
+use crate::db::questions::QueryResult;
+use crate::mcp::pipeline::context::{Context, Table};
+use crate::mcp::pipeline::i18n::Lang;
 
 /// Most characters of schema description in a prompt; tables past it are listed by name only.
 const SCHEMA_BUDGET: usize = 24_000;
@@ -96,13 +97,6 @@ Rules:\n\
         }
     }
     out
-}
-
-/// One earlier turn of the conversation: the question and the SQL that answered it (if any).
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Turn {
-    pub question: String,
-    pub sql: Option<String>,
 }
 
 /// The conversation a model sees: earlier questions with the SQL that answered them, then the

@@ -150,7 +150,7 @@ pub fn condition(window: &Window, column: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::context::words;
+    use crate::mcp::pipeline::context::words;
 
     fn w(q: &str) -> Option<Window> {
         window(&words(q), q)

@@ -11,31 +11,10 @@ pub mod prompt;
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::QuestionsConfig;
-
-/// A model configuration as `quarry.dataset_model` returns it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ModelConfig {
-    pub id: i64,
-    pub name: String,
-    /// builtin, openai or anthropic.
-    pub provider: String,
-    pub model: Option<String>,
-    pub base_url: Option<String>,
-    pub api_key_env: Option<String>,
-    /// temperature, max_tokens, timeout_ms, max_retries (all optional; unknown keys are ignored).
-    #[serde(default)]
-    pub options: Value,
-}
-
-impl ModelConfig {
-    pub fn is_builtin(&self) -> bool {
-        self.provider == "builtin"
-    }
-}
+use crate::db::workspace::ModelConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::executor::QueryResult;
+use crate::db::questions::QueryResult;
 
 /// Rows of data a chart specification carries at most.
 const MAX_SPEC_ROWS: usize = 500;

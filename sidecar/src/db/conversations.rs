@@ -1,0 +1,113 @@
+//! Conversation threads: each question asked and every step of its answer, stored as blocks.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::datasets::DatasetRef;
+use super::{Db, DbError};
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationSummary {
+    pub id: i64,
+    pub title: String,
+    pub dataset: DatasetRef,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Questions asked in it.
+    pub questions: i64,
+    /// Blocks in it (questions, SQL, results, charts, analyses, errors).
+    pub blocks: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    pub total: i64,
+    pub page_offset: i64,
+    pub page_size: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Block {
+    /// Position in the conversation, from 1.
+    pub seq: i64,
+    /// question, sql, result, chart, analysis or error.
+    pub kind: String,
+    /// question: {text}; sql: {sql, attempt, model}; result: {columns, rows, row_count, truncated};
+    /// chart: {type, spec}; analysis: {text}; error: {stage, message}.
+    pub content: Map<String, Value>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Conversation {
+    pub id: i64,
+    pub title: String,
+    pub dataset: DatasetRef,
+    pub created_at: String,
+    pub updated_at: String,
+    pub blocks: Vec<Block>,
+}
+
+/// One earlier turn of a conversation: the question and the SQL that answered it (if any).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Turn {
+    pub question: String,
+    pub sql: Option<String>,
+}
+
+/// The conversation a follow-up continues: its dataset and latest turns.
+#[derive(Debug, Deserialize)]
+pub struct History {
+    pub conversation_id: i64,
+    pub dataset_id: i64,
+    pub turns: Vec<Turn>,
+}
+
+impl Db {
+    /// An account's conversations (of one dataset, or all), newest first.
+    pub async fn list_conversations(&self, account_id: i64, dataset_id: Option<i64>, page_size: i32, page_offset: i32) -> Result<ConversationList, DbError> {
+        self.json(
+            "list_conversations",
+            "SELECT quarry.list_conversations($1, $2, $3, $4)",
+            &[&account_id, &dataset_id, &page_size, &page_offset],
+        )
+        .await
+    }
+
+    /// One conversation with every block.
+    pub async fn get_conversation(&self, account_id: i64, conversation_id: i64) -> Result<Conversation, DbError> {
+        self.json("get_conversation", "SELECT quarry.get_conversation($1, $2)", &[&account_id, &conversation_id]).await
+    }
+
+    pub async fn rename_conversation(&self, account_id: i64, conversation_id: i64, title: &str) -> Result<(), DbError> {
+        self.execute("SELECT quarry.rename_conversation($1, $2, $3)", &[&account_id, &conversation_id, &title]).await
+    }
+
+    pub async fn delete_conversation(&self, account_id: i64, conversation_id: i64) -> Result<(), DbError> {
+        self.execute("SELECT quarry.delete_conversation($1, $2)", &[&account_id, &conversation_id]).await
+    }
+
+    /// A conversation's dataset and its latest turns, oldest first.
+    pub async fn conversation_history(&self, account_id: i64, conversation_id: i64, max_turns: i32) -> Result<History, DbError> {
+        self.json(
+            "conversation_history",
+            "SELECT quarry.conversation_history($1, $2, $3)",
+            &[&account_id, &conversation_id, &max_turns],
+        )
+        .await
+    }
+
+    /// Saves a turn's blocks, in one transaction, to the conversation continued (or to a new one
+    /// with this title), and returns the conversation's id.
+    pub async fn save_turn(&self, account_id: i64, dataset_id: i64, conversation_id: Option<i64>, title: &str, blocks: &Value) -> Result<i64, DbError> {
+        let row = self
+            .query_one(
+                "SELECT quarry.save_turn($1, $2, $3, $4, $5)",
+                &[&account_id, &dataset_id, &conversation_id, &title, &blocks],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+}

@@ -1,0 +1,115 @@
+//! The typed client of the extension: one async function per `quarry.*` function the sidecar
+//! calls, with typed inputs and the JSON shapes of the answers as serde types. Nothing outside
+//! this module calls the extension or touches a connection pool (the question path, which runs
+//! accounts' own SQL through `quarry.execute_for`, is [`questions`]).
+//!
+//! Every statement is prepared once per connection and reused (the pool keeps each connection's
+//! statement cache), so a call costs one round trip after the first. Errors are classified once,
+//! into [`DbError`].
+
+pub mod accounts;
+pub mod conversations;
+pub mod dashboards;
+pub mod datasets;
+pub mod error;
+pub mod mcp;
+pub mod oauth;
+pub mod questions;
+pub mod workspace;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+pub use self::error::DbError;
+use crate::config::Config;
+
+/// Parameters of a statement.
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// The extension's service API, over the sidecar's connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    /// A pool of connections to `DATABASE_URL` (opened lazily, as requests need them).
+    pub fn connect(config: &Config) -> Result<Db, String> {
+        let mut pg: tokio_postgres::Config = config.database_url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(Duration::from_secs(5));
+        }
+        if pg.get_application_name().is_none() {
+            pg.application_name("quarry-sidecar");
+        }
+        // Timestamps in answers are UTC, whatever the server's default.
+        pg.options("-c TimeZone=UTC");
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .wait_timeout(Some(config.pool_wait))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("connection pool: {e}"))?;
+        Ok(Db { pool })
+    }
+
+    /// The installed extension's version (`None` when the function answers nothing).
+    pub async fn version(&self) -> Result<Option<String>, DbError> {
+        let row = self.query_one("SELECT quarry.version()", &[]).await?;
+        Ok(row.try_get::<_, Option<String>>(0).ok().flatten())
+    }
+
+    async fn connection(&self) -> Result<Object, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// The one row a statement returns.
+    async fn query_one(&self, sql: &str, params: &Params<'_>) -> Result<Row, DbError> {
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok(client.query_one(&statement, params).await?)
+    }
+
+    /// The row a statement returns, if it returns one.
+    async fn query_opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, DbError> {
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok(client.query_opt(&statement, params).await?)
+    }
+
+    /// Every row a statement returns.
+    async fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, DbError> {
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok(client.query(&statement, params).await?)
+    }
+
+    /// Runs a statement whose result does not matter.
+    async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<(), DbError> {
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await?;
+        client.execute(&statement, params).await?;
+        Ok(())
+    }
+
+    /// Calls a function that returns one JSON value and reads it as `T`, so that what the
+    /// sidecar passes on has the shape its types promise (or the call fails loudly).
+    /// SQL NULL reads as JSON null (so as `None` into an `Option`).
+    async fn json<T: DeserializeOwned>(&self, function: &str, sql: &str, params: &Params<'_>) -> Result<T, DbError> {
+        let value: Option<Value> = self.query_one(sql, params).await?.get(0);
+        serde_json::from_value(value.unwrap_or(Value::Null)).map_err(|e| DbError::unexpected_shape(function, &e))
+    }
+}
+
+/// Seconds of a duration as the extension's functions take them (`make_interval(secs => $n)`).
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

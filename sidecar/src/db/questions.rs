@@ -1,0 +1,182 @@
+//! The path that runs SQL for an account (answers, pins re-run, run_sql): its own connection
+//! pool (which may point at a read replica) and one call of `quarry.execute_for`, which runs the
+//! query as the account's role in a read-only subtransaction it always rolls back, within the
+//! dataset's limits and the caps, behind the guard (see the extension's executor). A connection
+//! that ran an account's query is cleaned as it goes back to the pool (in the same round trip as
+//! the query); one that cannot be cleaned is closed instead.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_postgres::NoTls;
+
+use super::DbError;
+use super::error::with_hint;
+use crate::config::Config;
+
+/// What a query returned, as `quarry.execute_as` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct QueryResult {
+    /// Column names and PostgreSQL types, in order.
+    pub columns: Vec<Column>,
+    /// The rows, each an array of values in column order (numbers, strings, booleans, JSON, null).
+    pub rows: Vec<Vec<Value>>,
+    /// How many rows are in `rows`.
+    pub row_count: i64,
+    /// Whether more rows existed than were returned.
+    pub truncated: bool,
+    /// Which cap cut the result short: "rows" or "bytes".
+    pub truncated_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
+
+#[cfg(test)]
+impl QueryResult {
+    /// A whole result from (name, type) columns and rows, for tests.
+    pub fn of(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> QueryResult {
+        QueryResult {
+            columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), type_name: t.to_string() }).collect(),
+            row_count: rows.len() as i64,
+            rows,
+            truncated: false,
+            truncated_by: None,
+        }
+    }
+}
+
+/// Why a query did not run or did not finish. Either way the message is PostgreSQL's (with its
+/// hint), safe to show the asker and to give back to a model.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The guard refused the query before it ran (a function that is not allowed, or not one
+    /// plain SELECT); the message names what and says what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// The database refused or stopped the query.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl QueryError {
+    /// Which step stopped the query: the guard's check, or the run itself.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            QueryError::Refused(_) => "check",
+            QueryError::Failed(_) => "run",
+        }
+    }
+}
+
+/// Limits for one execution (the dataset's own timeout and memory limits apply in the database;
+/// the timeout here can only shorten it).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_rows: i32,
+    pub max_bytes: i32,
+    pub timeout: Duration,
+}
+
+/// Runs accounts' queries, within the server's bounds (the largest timeout and result size it
+/// allows). Cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    pool: Pool,
+    max_result_bytes: usize,
+    max_statement_timeout: Duration,
+}
+
+/// What goes back to the pool with a connection that ran an account's query: nothing a query
+/// could leave (the extension already releases advisory locks and renews the random seed; this
+/// is the second line), in the same round trip as the query.
+const CLEANUP: &str = "CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); RESET ALL; DISCARD TEMP; DISCARD SEQUENCES";
+
+impl Executor {
+    /// A pool of connections to `QUARRY_QUERY_DATABASE_URL` (or `DATABASE_URL`), opened lazily.
+    pub fn connect(config: &Config) -> Result<Executor, String> {
+        let url = config.query_database_url.as_deref().unwrap_or(&config.database_url);
+        let mut pg: tokio_postgres::Config = url.parse().map_err(|e| format!("QUARRY_QUERY_DATABASE_URL: {e}"))?;
+        pg.application_name("quarry-sidecar (questions)");
+        pg.connect_timeout(Duration::from_secs(5));
+        pg.options("-c TimeZone=UTC");
+        // Connections are cleaned when they come back (see `execute_for`), so taking one out only
+        // checks that it is still open.
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .wait_timeout(Some(config.pool_wait))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("query connection pool: {e}"))?;
+        Ok(Executor { pool, max_result_bytes: config.max_result_bytes, max_statement_timeout: config.max_statement_timeout })
+    }
+
+    /// The limits of a query in a dataset with this timeout, returning at most `max_rows` rows.
+    pub fn limits(&self, timeout_ms: i64, max_rows: i32) -> Limits {
+        Limits {
+            max_rows,
+            max_bytes: self.max_result_bytes.min(i32::MAX as usize) as i32,
+            timeout: Duration::from_millis(timeout_ms.max(100) as u64).min(self.max_statement_timeout),
+        }
+    }
+
+    /// Runs `sql` for an account in a dataset under `limits`: its result, or why the database
+    /// did not answer it (`Ok(Err(…))`); `Err` when the query could not be sent or answered at all.
+    pub async fn execute_for(
+        &self,
+        account_id: i64,
+        dataset_id: i64,
+        sql: &str,
+        limits: Limits,
+    ) -> Result<Result<QueryResult, QueryError>, DbError> {
+        let client = self.pool.get().await.map_err(|e| {
+            tracing::warn!(error = %e, "no connection for a query");
+            DbError::Unavailable
+        })?;
+        let timeout_ms = limits.timeout.as_millis().clamp(100, 600_000) as i32;
+        let statement = client
+            .prepare_cached("SELECT quarry.execute_for($1, $2, $3, $4, $5, $6)")
+            .await
+            .map_err(|e| unsent(&e))?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+            [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
+        // Sent together: the cleanup follows the query on the same connection without waiting for it.
+        let (outcome, cleaned) = tokio::join!(client.query_one(&statement, &params), client.batch_execute(CLEANUP));
+        if let Err(e) = cleaned {
+            tracing::warn!(error = %e, "a query connection could not be cleaned; closing it");
+            drop(Object::take(client));
+        }
+        match outcome {
+            Ok(row) => {
+                let value: Value = row.get(0);
+                let result: QueryResult = serde_json::from_value(value).map_err(|e| {
+                    tracing::error!(error = %e, "execute_for returned an unexpected shape");
+                    DbError::Unavailable
+                })?;
+                Ok(Ok(result))
+            }
+            // Whatever the database says about the query is the query's failure (a timeout too),
+            // shown to the asker; only the guard's refusals are told apart.
+            Err(e) => match e.as_db_error() {
+                Some(reported) => Ok(Err(match DbError::classify(reported) {
+                    DbError::Refused(message) => QueryError::Refused(message),
+                    _ => QueryError::Failed(with_hint(reported)),
+                })),
+                None => Err(unsent(&e)),
+            },
+        }
+    }
+}
+
+fn unsent(e: &tokio_postgres::Error) -> DbError {
+    tracing::warn!(error = %e, "a query could not be sent");
+    DbError::Unavailable
+}
