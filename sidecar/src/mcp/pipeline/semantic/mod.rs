@@ -76,7 +76,8 @@ fn is_follow_up(r: &read::Reading) -> bool {
 fn follow_up(prev: &Query, new: Query, r: &read::Reading) -> Query {
     let mut q = prev.clone();
     let instead = r.mentions.iter().any(|m| m.func() == Some(Func::Instead));
-    let adding = r.mentions.iter().any(|m| matches!(m.func(), Some(Func::Also | Func::And)));
+    // "also the store", "the store too": both; "and the store?" alone asks about the store instead.
+    let adding = r.mentions.iter().any(|m| matches!(m.func(), Some(Func::Also)));
     // "Compare it with consumers": both values, side by side.
     let comparing = r.mentions.iter().any(|m| m.func() == Some(Func::Compare));
     if !new.measures.is_empty() && new.measures != prev.measures && read::names_measure(r) {
