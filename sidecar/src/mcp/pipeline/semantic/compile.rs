@@ -301,8 +301,52 @@ fn choose_base(model: &Model, measure_table: usize, needed: &BTreeSet<usize>) ->
         .min_by_key(|b| needed.iter().map(|t| model.path(*b, *t).map_or(99, |p| p.len())).sum::<usize>())
 }
 
+/// Rows of a table (their names and the facts a question compared), not an aggregate.
+fn list(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
+    let reference = q.group_by.first().ok_or("a listing needs a table")?;
+    let g = group(model, reference)?;
+    let base = g.table;
+    let mut needed: BTreeSet<usize> = BTreeSet::from([base]);
+    let mut wheres = Vec::new();
+    for c in &q.filters {
+        let (tables, sql) = condition(model, c)?;
+        needed.extend(tables);
+        wheres.push(sql);
+    }
+    let mut select = vec![format!("{} AS {}", g.expr, ident(&g.alias))];
+    let mut columns = vec![g.alias.clone()];
+    for m in &q.measures {
+        let r = resolve(model, m)?;
+        if r.measure.fact {
+            needed.extend(model.referenced_tables(&r.measure.expr));
+            select.push(format!("{} AS {}", r.measure.expr, ident(&r.measure.name.replace(' ', "_"))));
+            columns.push(r.measure.name.clone());
+        }
+    }
+    if let Some(p) = &q.period {
+        let (t, i) = match &q.time_dimension {
+            Some(reference) => {
+                let (t, d) = split(reference).ok_or("a time dimension is table.dimension")?;
+                let t = model.table(t).ok_or_else(|| format!("the model has no table {t}"))?;
+                (t, model.tables()[t].time_dimensions.iter().position(|x| x.name == d).ok_or("no such time dimension")?)
+            }
+            None => model.default_time(base).ok_or_else(|| format!("{} has no date to apply a period to", model.tables()[base].name))?,
+        };
+        let d = &model.tables()[t].time_dimensions[i];
+        needed.insert(t);
+        wheres.push(period_sql(&d.expr, d.data_type.as_deref() == Some("date"), p)?);
+    }
+    let from = from_clause(model, base, &needed)?;
+    let where_sql = if wheres.is_empty() { String::new() } else { format!("\n WHERE {}", wheres.join("\n   AND ")) };
+    let sql = format!("SELECT {}\n  FROM {from}{where_sql}\n ORDER BY 1\n LIMIT 1000", select.join(", "));
+    Ok(Compiled { sql, columns })
+}
+
 /// Compiles a semantic query to SQL.
 pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
+    if matches!(q.form, Form::List) {
+        return list(model, q);
+    }
     let first = q.measures.first().ok_or("a query needs a measure")?;
     let mut measure = resolve(model, first)?;
     let measure_table = measure.table;
@@ -354,10 +398,10 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
         q.time_dimension = measure.measure.time_dimension.clone();
     }
     let q = &q;
-    let time_table = match (&q.time_dimension, &q.period, q.time_grain) {
-        (Some(reference), _, _) => split(reference).and_then(|(t, _)| model.table(t)),
-        (None, None, None) => None,
-        _ => model.default_time(measure_table).map(|(t, _)| t),
+    let time_table = match (&q.time_dimension, over_time) {
+        (_, false) => None,
+        (Some(reference), true) => split(reference).and_then(|(t, _)| model.table(t)),
+        (None, true) => model.default_time(measure_table).map(|(t, _)| t),
     };
     if let Some(t) = time_table {
         needed.insert(t);
@@ -447,7 +491,7 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
     }
 }
 
-/// Measures by groups (and time buckets), with shares, rankings within groups or listings.
+/// Measures by groups (and time buckets), with shares or rankings within groups.
 fn plain(
     q: &Query,
     groups: &[Group],
@@ -485,16 +529,6 @@ fn plain(
         }
     }
     let where_sql = if wheres.is_empty() { String::new() } else { format!("\n WHERE {}", wheres.join("\n   AND ")) };
-    if matches!(q.form, Form::List) {
-        let mut list_select = select.clone();
-        for m in q.measures.iter().enumerate() {
-            let _ = m;
-        }
-        list_select.extend(q.measures.iter().filter_map(|m| m.measure.split_once('.').map(|(t, c)| format!("{}.{}", ident(t), ident(c)))));
-        let sql = format!("SELECT {}\n  FROM {from}{where_sql}\n ORDER BY 1\n LIMIT 1000", list_select.join(", "));
-        columns.extend(q.measures.iter().map(|m| m.measure.split('.').nth(1).unwrap_or_default().to_string()));
-        return Ok(Compiled { sql, columns });
-    }
     // With no groups, no rows means zero for a sum or a count (not "no value").
     let value = if group_by.is_empty() && (value.starts_with("sum(") || value.starts_with("count(")) && !value.contains("::numeric /") {
         format!("coalesce({value}, 0)")

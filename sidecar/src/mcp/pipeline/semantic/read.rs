@@ -284,7 +284,13 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
     // "by type" where nothing is called type: the grouping is not understood.
     for (i, m) in r.mentions.iter().enumerate() {
         if matches!(m.func(), Some(Func::By | Func::Each)) && m.model().next().is_none() {
-            let next_at = m.at + m.len;
+            // The next word that is not filler ("break down all orders by status").
+            let mut next_index = i + 1;
+            while r.mentions.get(next_index).is_some_and(|n| n.func() == Some(Func::Filler) && n.model().next().is_none()) {
+                next_index += 1;
+            }
+            let next_at = r.mentions.get(next_index).map(|n| n.at).unwrap_or(m.at + m.len);
+            let i = next_index - 1;
             let next_token_used_by_time = r.time.used.get(next_at).copied().unwrap_or(true);
             let next_mention = r.mentions.get(i + 1).filter(|n| n.at == next_at);
             let attaches = next_token_used_by_time
@@ -340,6 +346,13 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         (at.saturating_sub(within)..at).filter_map(|j| r.mentions[j].func()).collect()
     };
     let grouping_before = |at: usize| -> bool {
+        // "rated by the customer": "by the" before a table names who did it, not a grouping.
+        if at > 0 && r.tokens[r.mentions[at].at.saturating_sub(1)].text == "the" && r.mentions[at - 1].func() != Some(Func::By) {
+            let by_the = at >= 2 && r.mentions[at - 2].func() == Some(Func::By) && r.tokens[r.mentions[at - 1].at].text == "the";
+            if by_the && matches!(best(model, &r.mentions[at]), Some(Target::Table(_))) {
+                return false;
+            }
+        }
         let fs = func_before(at, 2);
         fs.contains(&Func::By) || fs.contains(&Func::Each) || (fs.contains(&Func::Per) && !r.has(Func::Avg))
     };
@@ -422,7 +435,9 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         q.period = Some(span.to_period());
     }
     q.time_grain = r.time.grain;
-    if let Some((t, i)) = time_dims.first() {
+    if let Some((t, i)) = time_dims.first()
+        && (q.period.is_some() || q.time_grain.is_some())
+    {
         q.time_dimension = Some(format!("{}.{}", name(model, *t), model.tables()[*t].time_dimensions[*i].name));
     }
 
@@ -547,11 +562,21 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         let ranking_word = r.funcs().filter(|(_, f)| matches!(f, Func::Top | Func::Bottom | Func::Max | Func::Min)).map(|(i, _)| i).last();
         let which_at = r.position(Func::Which);
         let after_ranking = ranking_word.and_then(|w| tables.iter().find(|(at, _)| *at > w && *at <= w + 2)).map(|(_, t)| *t);
+        // A table named only through one of its items ("new customers", "active customers",
+        // "sign-ups") counts as named.
+        let item_table = |from: usize| {
+            items.iter().find(|(at, _)| *at >= from).and_then(|(_, t)| match t {
+                Target::TimeDimension(x, _) | Target::Filter(x, _) => Some(*x),
+                _ => None,
+            })
+        };
         let counted = if let Some(t) = after_ranking {
             Some(t)
         } else if counting || distinct {
             let at = r.position(Func::Count).or(r.position(Func::Distinct)).unwrap_or(0);
-            tables.iter().find(|(t_at, _)| *t_at > at).or(tables.first()).map(|(_, t)| *t)
+            tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t).or_else(|| item_table(at)).or(tables.first().map(|(_, t)| *t))
+        } else if tables.is_empty() {
+            item_table(0)
         } else {
             // "Orders by channel", "customers per city": a table with a grouping counts its rows
             // (not the one "which" asks about, nor the one an average is per).
@@ -602,7 +627,7 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
     let which_at = r.position(Func::Which);
     for (at, t) in &tables {
         // "which product has the highest list price": ranked rows of the measure's own table.
-        let asked_which = which_at.is_some_and(|w| *at == w + 1) && ranking_dir.is_some();
+        let asked_which = (which_at.is_some_and(|w| *at == w + 1) || tables.len() == 1 && rank_count(r).is_some()) && ranking_dir.is_some();
         if *t == measure_table && !grouping_before(*at) && !asked_which {
             continue;
         }
@@ -731,7 +756,69 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
 
     q.group_by = groups.into_iter().map(|(_, g, _)| g).collect();
     q.measures = vec![measure];
+    if let Some(unused) = unused_item(model, &q, &items) {
+        return Err(Refusal::Cannot(format!("the question names {unused}, which the answer would not reflect")));
+    }
     Ok(q)
+}
+
+/// A value, filter, dimension or time dimension the question names that the query does not use:
+/// an answer without it would answer another question.
+fn unused_item(model: &Model, q: &Query, items: &[(usize, Target)]) -> Option<String> {
+    let conditions: Vec<&Condition> = q.filters.iter().chain(match &q.form {
+        Form::Percentage { condition } => Some(condition),
+        _ => None,
+    }).collect();
+    let tables_used: Vec<String> = std::iter::empty()
+        .chain(q.measures.iter().map(|m| m.measure.clone()))
+        .chain(q.measures.iter().filter_map(|m| m.distinct.clone()))
+        .chain(q.group_by.iter().cloned())
+        .chain(conditions.iter().flat_map(|c| match c {
+            Condition::Values { dimension, .. } => vec![dimension.clone()],
+            Condition::Named { filter, .. } => vec![filter.clone()],
+            Condition::Compare { fact, .. } => vec![fact.clone()],
+            Condition::Related { table, related, .. } => vec![table.clone(), related.clone()],
+        }))
+        .map(|r| r.split('.').next().unwrap_or_default().to_string())
+        .collect();
+    for (_, target) in items {
+        match target {
+            Target::Value(t, d, v) => {
+                let reference = dimension_ref(model, *t, *d);
+                let used = conditions.iter().any(|c| matches!(c, Condition::Values { dimension, values, .. } if *dimension == reference && values.contains(v)));
+                if !used {
+                    return Some(format!("\"{v}\""));
+                }
+            }
+            Target::Filter(t, f) => {
+                let reference = format!("{}.{}", name(model, *t), model.tables()[*t].filters[*f].name);
+                if !conditions.iter().any(|c| matches!(c, Condition::Named { filter, .. } if *filter == reference)) {
+                    return Some(format!("\"{}\"", model.tables()[*t].filters[*f].name));
+                }
+            }
+            Target::Dimension(t, d) => {
+                let reference = dimension_ref(model, *t, *d);
+                let used = q.group_by.contains(&reference)
+                    || conditions.iter().any(|c| matches!(c, Condition::Values { dimension, .. } if *dimension == reference))
+                    || q.measures.iter().any(|m| m.distinct.as_deref() == Some(reference.as_str()))
+                    || matches!(&q.form, Form::RankWithin { within, .. } if *within == reference);
+                if !used {
+                    return Some(format!("\"{}\"", model.tables()[*t].dimensions[*d].name.replace('_', " ")));
+                }
+            }
+            Target::TimeDimension(t, d) => {
+                let reference = format!("{}.{}", name(model, *t), model.tables()[*t].time_dimensions[*d].name);
+                let over_time = q.period.is_some() || q.time_grain.is_some();
+                let used = q.time_dimension.as_deref() == Some(reference.as_str())
+                    || (!over_time || q.time_dimension.is_none()) && tables_used.iter().any(|x| x == name(model, *t));
+                if !used {
+                    return Some(format!("\"{}\"", model.tables()[*t].time_dimensions[*d].name.replace('_', " ")));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether the question groups by anything (by, per, each, across).
@@ -851,10 +938,22 @@ fn rank_count(r: &Reading) -> Option<u32> {
     None
 }
 
-/// "Which region has the most customers", "the best-selling category": one winner.
+/// "Which region has the most customers", "what channel had the fewest orders", "the
+/// best-selling category": one winner.
 fn is_singular_ranking(r: &Reading) -> bool {
+    let first_words: Vec<&str> = r.tokens.iter().filter(|t| t.kind == Kind::Word).take(3).map(|t| t.text.as_str()).collect();
+    let what_thing = r.tokens.first().is_some_and(|t| t.text == "what")
+        && r.mentions.iter().find(|m| m.at == 1).is_some_and(|m| m.model().any(|t| matches!(t, Target::Table(_) | Target::Dimension(..))));
+    // "the best-selling category", "the most expensive product": "the" right before the ranking word.
+    let the_superlative = r.mentions.iter().any(|m| {
+        matches!(m.func(), Some(Func::Top | Func::Max | Func::Bottom | Func::Min | Func::Pricey | Func::Cheap | Func::BestSelling | Func::Grossing))
+            && m.at > 0
+            && r.tokens[m.at - 1].text == "the"
+    });
     r.tokens.iter().any(|t| t.text == "the") && r.mentions.iter().any(|m| m.func() == Some(Func::Which))
-        || r.tokens.iter().filter(|t| t.kind == Kind::Word).take(3).any(|t| t.text == "which")
+        || first_words.contains(&"which")
+        || what_thing
+        || the_superlative
 }
 
 /// A number after a comparison word ("over $500", "more than 3", "above 100 dollars").

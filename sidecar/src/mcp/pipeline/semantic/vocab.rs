@@ -87,7 +87,7 @@ const FUNCTION_WORDS: &[(&str, Func)] = &[
     ("maximum", Func::Max), ("max", Func::Max), ("highest", Func::Max), ("largest", Func::Max), ("biggest", Func::Max),
     ("greatest", Func::Max), ("most", Func::Top), ("top", Func::Top), ("best", Func::Top), ("strongest", Func::Top),
     ("leading", Func::Top), ("ranked", Func::Top), ("rank", Func::Top), ("ranking", Func::Top), ("first", Func::Top),
-    ("which", Func::Which), ("what", Func::Which), ("who", Func::Which), ("whose", Func::Which),
+    ("which", Func::Which), ("who", Func::Which), ("whose", Func::Which),
     ("by", Func::By), ("broken down by", Func::By), ("break down by", Func::By), ("split by", Func::By), ("grouped by", Func::By),
     ("group by", Func::By), ("breakdown", Func::By), ("break down", Func::By), ("breakdown by", Func::By), ("split", Func::By),
     ("across", Func::By), ("for each", Func::Each), ("each", Func::Each), ("every", Func::Each), ("in each", Func::Each),
@@ -152,7 +152,8 @@ const FILLER: &[&str] = &[
     "descending", "ascending", "highest first", "in order", "along", "alongside", "together", "plus", "including", "include",
     "includes", "included", "respectively", "split", "spread", "distributed", "look like", "looks", "trend", "trends", "going",
     "what's", "whats", "whose", "which", "what", "who", "a", "please", "thanks", "thank", "hey", "hi", "quick", "quickly",
-    "exactly", "roughly", "approximately", "about", "around", "currently", "actually", "really", "also", "too", "well", "across",
+    "exactly", "roughly", "approximately", "about", "around", "currently", "actually", "really", "also", "too", "well", "across all",
+    "across the", "in all", "for all", "of all", "all of", "catalog", "catalogue", "system", "on record", "on file", "in the system",
     "compare", "pull", "fetch", "bring up", "run", "give me", "show me", "tell me", "i need", "i want", "let me know",
 ];
 
