@@ -36,7 +36,8 @@ SELECT quarry.set_semantic_table(:billing, 'invoices', ARRAY['invoice', 'bill', 
     time_dimension => 'issued_on');
 SELECT quarry.set_semantic_table(:billing, 'refunds', ARRAY['refund', '退款', '환불']);
 SELECT quarry.set_semantic_table(:billing, 'support_tickets', ARRAY['ticket', 'tickets', 'support ticket', 'support tickets',
-    'case', 'cases', 'support requests', '工单', '티켓', '문의'], time_dimension => 'opened_at');
+    'case', 'cases', 'support requests', 'contacted support', 'reached out to support', 'contact support', 'support contacts',
+    '工单', '티켓', '문의'], time_dimension => 'opened_at');
 SELECT quarry.set_time_dimension(:billing, 'customers', 'signed_up_on', 'signed_up_on', ARRAY['signed up', 'sign up', 'signups',
     'sign-ups', 'joined', 'new customers', 'acquired', 'registered', '注册', '가입'], 'Day the company signed up.');
 SELECT quarry.set_time_dimension(:billing, 'subscriptions', 'started_on', 'started_on', ARRAY['started', 'start', 'began',
@@ -80,7 +81,8 @@ SELECT quarry.set_measure(:billing, 'subscriptions', 'active customers', 'count(
     time_dimension => 'now');
 SELECT quarry.set_measure(:billing, 'subscriptions', 'churned customers', 'count(DISTINCT subscriptions.customer_id)',
     filter => $$subscriptions.status = 'cancelled'$$,
-    synonyms => ARRAY['lost customers', 'churn', 'churned', 'customers lost', 'churned accounts', 'cancellations', '流失', '流失客户', '이탈', '이탈 고객'],
+    synonyms => ARRAY['lost customers', 'churn', 'churned', 'customers lost', 'churned accounts', 'cancellations', 'lose', 'lost',
+                      'left', '流失', '流失客户', '이탈', '이탈 고객', '해지 고객'],
     description => 'customers whose subscription was cancelled, by the day it ended', format => 'integer',
     time_dimension => 'subscriptions.ended_on');
 SELECT quarry.set_measure(:billing, 'subscriptions', 'churned mrr', 'sum(subscriptions.mrr)',
@@ -98,7 +100,7 @@ SELECT quarry.set_measure(:billing, 'invoices', 'gross revenue', 'sum(invoices.a
     unit => 'USD', format => 'currency', time_dimension => 'invoices.paid_at');
 SELECT quarry.set_measure(:billing, 'invoices', 'billings', 'sum(invoices.amount)',
     filter => $$invoices.status IN ('open', 'paid', 'uncollectible')$$,
-    synonyms => ARRAY['invoiced amount', 'amount billed', 'bookings', 'amount invoiced', '开票金额', '청구 금액'],
+    synonyms => ARRAY['invoiced amount', 'amount billed', 'billed amount', 'bookings', 'amount invoiced', '开票金额', '청구 금액'],
     description => 'amounts of invoices sent (open, paid or uncollectible), by issue date', unit => 'USD', format => 'currency',
     time_dimension => 'invoices.issued_on');
 SELECT quarry.set_measure(:billing, 'invoices', 'outstanding balance', 'sum(invoices.amount)', filter => $$invoices.status = 'open'$$,
@@ -106,7 +108,7 @@ SELECT quarry.set_measure(:billing, 'invoices', 'outstanding balance', 'sum(invo
     description => 'amounts of open invoices', unit => 'USD', format => 'currency',
     time_dimension => 'now');
 SELECT quarry.set_measure(:billing, 'invoices', 'invoice amount', 'invoices.amount',
-    synonyms => ARRAY['amount', 'invoice value', 'invoice total', '金额', '금액'], description => 'amount billed, in USD',
+    synonyms => ARRAY['amount', 'invoice value', 'invoice total'], description => 'amount billed, in USD',
     unit => 'USD', format => 'currency');
 SELECT quarry.remove_semantic_item(:billing, 'measure', 'invoices', 'amount');
 SELECT quarry.set_measure(:billing, 'invoices', 'days to pay', 'avg(invoices.paid_at::date - invoices.issued_on)',
@@ -143,6 +145,9 @@ SELECT quarry.set_filter(:billing, 'customers', 'active customer',
 SELECT quarry.set_filter(:billing, 'customers', 'churned customer',
     $$EXISTS (SELECT 1 FROM billing.subscriptions s WHERE s.customer_id = customers.id AND s.status = 'cancelled')$$,
     ARRAY['lost', 'cancelled customers'], 'a customer whose subscription was cancelled');
+SELECT quarry.set_filter(:billing, 'subscriptions', 'plan change', $$subscriptions.status = 'changed'$$,
+    ARRAY['switched plans', 'changed plans', 'plan changes', 'switched plan', 'changed plan', 'upgraded or downgraded'],
+    'a subscription that ended because the customer moved to another plan');
 SELECT quarry.set_filter(:billing, 'invoices', 'overdue', $$invoices.status = 'open' AND invoices.due_on < current_date$$,
     ARRAY['overdue invoices', 'late', 'past due', 'past-due', '逾期', '연체'], 'open and past its due date');
 SELECT quarry.set_filter(:billing, 'support_tickets', 'open ticket', $$support_tickets.status IN ('open', 'pending')$$,

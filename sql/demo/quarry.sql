@@ -81,7 +81,7 @@ SELECT quarry.set_measure(:retail, 'products', 'unit cost', 'products.unit_cost'
     unit => 'USD', format => 'currency');
 SELECT quarry.remove_semantic_item(:retail, 'measure', 'products', 'unit_cost');
 SELECT quarry.set_measure(:retail, 'orders', 'order amount', 'orders.total_amount',
-    synonyms => ARRAY['order value', 'amount', 'order amounts', 'order size', '订单金额', '金额', '주문 금액'],
+    synonyms => ARRAY['order value', 'amount', 'order amounts', 'order size', '订单金额', '주문 금액'],
     description => 'the sum of the order''s lines after discounts, in USD', unit => 'USD', format => 'currency');
 SELECT quarry.remove_semantic_item(:retail, 'measure', 'orders', 'total_amount');
 SELECT quarry.set_measure(:retail, 'order_lines', 'discount', 'order_lines.discount',

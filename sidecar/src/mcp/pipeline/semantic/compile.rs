@@ -439,6 +439,18 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
         Some(e) => format!("{}_per_{}", measure_alias(&measure), singular(&model.tables()[e].name)),
         None => measure_alias(&measure),
     };
+    // More measures, side by side: of the same rows (no filter of their own, or the same one).
+    let mut extra = Vec::new();
+    for m in q.measures.iter().skip(1) {
+        let r = resolve(model, m)?;
+        if r.measure.filter.is_some() && r.measure.filter != measure.measure.filter || !matches!(q.form, Form::Value) {
+            return Err("several measures are answered together only when they measure the same rows".into());
+        }
+        if model.path(base, r.table).is_none() {
+            return Err(format!("{} cannot be measured beside {}", r.measure.name, measure.measure.name));
+        }
+        extra.push((aggregate(model, &r)?, measure_alias(&r)));
+    }
     let mut wheres = Vec::new();
     if let Some(f) = &measure.measure.filter {
         wheres.push(format!("({f})"));
@@ -486,7 +498,7 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
         }
         _ => {
             wheres.extend(period_where);
-            plain(q, &groups, &time, value, alias, from, wheres)
+            plain(q, &groups, &time, (value, alias), &extra, from, wheres)
         }
     }
 }
@@ -496,8 +508,8 @@ fn plain(
     q: &Query,
     groups: &[Group],
     time: &Option<(usize, String, bool)>,
-    value: String,
-    alias: String,
+    (value, alias): (String, String),
+    extra: &[(String, String)],
     from: String,
     wheres: Vec<String>,
 ) -> Result<Compiled, CompileError> {
@@ -543,6 +555,11 @@ fn plain(
     } else {
         select.push(format!("{value} AS {}", ident(&alias)));
         columns.push(alias.clone());
+    }
+    for (v, a) in extra {
+        let v = if group_by.is_empty() && (v.starts_with("sum(") || v.starts_with("count(")) { format!("coalesce({v}, 0)") } else { v.clone() };
+        select.push(format!("{v} AS {}", ident(a)));
+        columns.push(a.clone());
     }
     let group_sql = if group_by.is_empty() { String::new() } else { format!("\n GROUP BY {}", group_by.join(", ")) };
     let direction = |d: Direction| if d == Direction::Desc { "DESC" } else { "ASC" };

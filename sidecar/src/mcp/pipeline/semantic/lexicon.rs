@@ -31,7 +31,7 @@ const ZH: &[(&str, &str)] = &[
     ("平均", "average"), ("平均每", "average per"), ("均值", "average"), ("最高", "highest"), ("最大", "largest"), ("最多", "most"),
     ("最低", "lowest"), ("最小", "smallest"), ("最少", "fewest"), ("最贵", "most expensive"), ("最便宜", "cheapest"),
     ("最好", "best"), ("最差", "worst"), ("排名", "rank"), ("前", "top"), ("后", "bottom"), ("第", ""),
-    ("占比", "share"), ("比例", "percentage"), ("比重", "share"), ("百分比", "percentage"), ("百分之多少", "what percentage"),
+    ("占比", "share"), ("比例", "percentage"), ("比重", "share"), ("百分比", "percentage"), ("百分之多少", "what percentage"), ("百分之几", "what percentage"), ("百分之", "percent"),
     ("多大比例", "what percentage"), ("份额", "share"), ("不同", "distinct"), ("不重复", "distinct"), ("独立", "distinct"),
     ("种", "kinds"), ("增长", "growth"), ("增长率", "growth"), ("环比", "compared with previous period"),
     ("同比", "compared with same period last year"), ("相比", "compared with"), ("比较", "compare"), ("对比", "compare"),
@@ -72,6 +72,14 @@ const ZH: &[(&str, &str)] = &[
     ("下过单", "ordered"), ("购买", "bought"), ("买", "bought"), ("注册", "signed up"), ("新客户", "new customers"),
     ("活跃", "active"), ("在售", "on sale"), ("下架", "delisted"), ("发票", "invoices"), ("订阅", "subscriptions"),
     ("套餐", "plan"), ("计划", "plan"), ("工单", "tickets"), ("退款额", "refunds"),
+    ("订单数量", "number of orders"), ("数", "number"), ("量", "number"), ("已经", ""), ("钱", ""), ("占", ""), ("同", "same"),
+    ("比", "compared with"), ("相比", "compared with"), ("跟", "with"), ("所在", ""), ("所", ""), ("下了", "ordered"), ("张", ""),
+    ("开过", "issued"), ("开出", "issued"), ("开", "issued"), ("新开", "new"), ("新增", "new"), ("新注册", "new signed up"),
+    ("新", "new"), ("用", ""), ("在用", ""), ("旧版", "legacy"), ("通过", ""), ("合作伙伴", "partner"), ("签下", ""), ("签下来", ""),
+    ("团队", "team"), ("公司", "companies"), ("提交", "submitted"), ("提交过", "submitted"), ("分布", ""), ("作废", "void"),
+    ("之", ""), ("最长", "longest"), ("率", "rate"), ("获客", "acquisition"), ("看", ""), ("上上个月", "2 months ago"),
+    ("还", ""), ("有几个", "how many"), ("几个", "how many"), ("几位", "how many"), ("几家", "how many"), ("家", ""),
+    ("平均每", "average per"), ("每位", "each"), ("付费", "paying"), ("紧急", "urgent"),
     // Grammar without meaning here
     ("的", ""), ("了", ""), ("吗", ""), ("吧", ""), ("啊", ""), ("是", ""), ("在", ""), ("有", ""), ("和", "and"), ("与", "and"),
     ("及", "and"), ("或", "or"), ("我们", ""), ("我", ""), ("你", ""), ("他们", ""), ("一下", ""), ("个", ""), ("位", ""), ("名", ""),
@@ -130,6 +138,13 @@ const KO: &[(&str, &str)] = &[
     ("가입한", "signed up"), ("신규 고객", "new customers"), ("활성", "active"), ("판매 중", "on sale"), ("판매 중인", "on sale"),
     ("판매중", "on sale"), ("송장", "invoices"), ("청구서", "invoices"), ("인보이스", "invoices"), ("구독", "subscriptions"),
     ("요금제", "plan"), ("플랜", "plan"), ("티켓", "tickets"), ("기업", "enterprise"), ("들어온", "came in"), ("들어왔어", "came in"),
+    ("달러", "dollars"), ("원", "won"), ("인가요", ""), ("인", ""), ("가요", ""), ("곳", ""), ("곳씩", "each"), ("곳당", "per"),
+    ("고객사", "customers"), ("받은", ""), ("올린", "submitted"), ("남았어", ""), ("남은", ""), ("점수", "score"), ("좀", ""),
+    ("해지", "cancelled"), ("해지한", "cancelled"), ("헬스케어", "healthcare"), ("연간", "annual"), ("월간", "monthly"),
+    ("결제", "paid"), ("결제된", "paid"), ("쓰는", ""), ("청구", "billed"), ("청구한", "billed"), ("청구 금액", "billings"),
+    ("신규", "new"), ("전월", "previous month"), ("전", "before"), ("게", ""), ("것", ""), ("어땠어", ""), ("그중에", "of those"),
+    ("그중", "of those"), ("그", ""), ("중인", ""), ("긴급", "urgent"), ("상태인", ""), ("컸던", "largest"), ("큰", "largest"),
+    ("명이에요", ""), ("명이야", ""), ("몇 명", "how many"), ("몇 개", "how many"), ("몇 건", "how many"), ("몇 곳", "how many"),
     // Grammar without meaning here
     ("개", ""), ("명", ""), ("건", ""), ("번", ""), ("번째", ""), ("우리", ""), ("저희", ""), ("있는", ""), ("있어", ""), ("있나요", ""),
     ("인가요", ""), ("이에요", ""), ("예요", ""), ("이야", ""), ("이죠", ""), ("이었어", ""), ("였어", ""), ("됐어", ""), ("된", ""),
@@ -161,7 +176,7 @@ impl Foreign {
     pub fn builtin() -> Foreign {
         let mut phrases = HashMap::new();
         for (phrase, words) in ZH.iter().chain(KO) {
-            phrases.insert(phrase.to_string(), Reading::Words(words));
+            phrases.insert(phrase.replace(' ', ""), Reading::Words(words));
         }
         let longest = phrases.keys().map(|k| k.chars().count()).max().unwrap_or(1);
         Foreign { phrases, longest }

@@ -63,11 +63,18 @@ impl Reading<'_> {
 pub fn scan<'a>(question: &str, model: &'a Model, vocabulary: &Vocabulary, today: NaiveDate) -> Reading<'a> {
     let tokens = tokenize(question, &vocabulary.foreign);
     let mut time = time::read(&tokens, today);
-    // "monthly price", "daily active users": a phrase of the model wins over a grain word.
+    // "monthly price", "daily active users": a phrase of the model wins over a grain word, and so
+    // does a value ("monthly versus annual plans").
     if let Some((from, to)) = time.grain_tokens {
         let free = vec![false; tokens.len()];
-        let taken = (0..tokens.len()).any(|i| {
-            vocabulary.longest_at(&tokens, i, &free).is_some_and(|m| m.len >= 2 && m.model().next().is_some() && i < to && i + m.len > from)
+        let mentions: Vec<Mention> = (0..tokens.len()).filter_map(|i| vocabulary.longest_at(&tokens, i, &free)).collect();
+        let dimension_of = |m: &Mention| m.model().find_map(|t| if let Target::Value(t, d, _) = t { Some((*t, *d)) } else { None });
+        let taken = mentions.iter().any(|m| {
+            let covers = m.at < to && m.at + m.len > from;
+            let phrase = m.len >= 2 && m.model().next().is_some();
+            // A value, when another value of its dimension is named too ("monthly versus annual").
+            let value = dimension_of(m).is_some_and(|d| mentions.iter().any(|o| o.at != m.at && dimension_of(o) == Some(d)));
+            covers && (phrase || value)
         });
         if taken {
             for u in &mut time.used[from..to] {
@@ -398,7 +405,14 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
             Func::Le => Comparison::Le,
             _ => continue,
         };
-        let Some(value) = number_near(r, at) else { continue };
+        let Some(value) = number_near(r, at) else {
+            // "over" without a number is a preposition ("over the last month"), unless a currency
+            // says a number was meant.
+            if r.has(Func::Currency) {
+                return Err(Refusal::Cannot("a comparison without a number".into()));
+            }
+            continue;
+        };
         // The fact compared: one named just before, else the money fact of the table named before.
         let named = measures.iter().rev().find(|(m_at, t, i)| *m_at < at && model.tables()[*t].measures[*i].fact).map(|(_, t, i)| (*t, *i));
         let fact = named.or_else(|| {
@@ -542,6 +556,12 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
     }
     // "How many (different) cities": the count of a dimension's distinct values.
     let distinct = r.has(Func::Distinct);
+    if measure.is_some() && counting {
+        let at = r.position(Func::Count).unwrap_or(0);
+        if let Some((_, Target::Dimension(..))) = items.iter().find(|(i, _)| *i > at) {
+            return Err(Refusal::Cannot("it counts a dimension's values and names a measure too".into()));
+        }
+    }
     if measure.is_none() && counting {
         let at = r.position(Func::Count).unwrap_or(0);
         let next_item = items.iter().find(|(i, _)| *i > at);
@@ -565,16 +585,24 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         // A table named only through one of its items ("new customers", "active customers",
         // "sign-ups") counts as named.
         let item_table = |from: usize| {
-            items.iter().find(|(at, _)| *at >= from).and_then(|(_, t)| match t {
+            let of = |t: &Target| match t {
                 Target::TimeDimension(x, _) | Target::Filter(x, _) => Some(*x),
                 _ => None,
-            })
+            };
+            items.iter().filter(|(at, _)| *at >= from).find_map(|(_, t)| of(t)).or_else(|| items.iter().find_map(|(_, t)| of(t)))
         };
         let counted = if let Some(t) = after_ranking {
             Some(t)
         } else if counting || distinct {
             let at = r.position(Func::Count).or(r.position(Func::Distinct)).unwrap_or(0);
-            tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t).or_else(|| item_table(at)).or(tables.first().map(|(_, t)| *t))
+            // Korean names what is counted right before the count ("고객사는 몇 곳"); Chinese after
+            // it, as English does ("多少客户").
+            let korean = r.question.chars().any(super::text::is_hangul);
+            let before = korean.then(|| tables.iter().rev().find(|(t_at, _)| *t_at < at).map(|(_, t)| *t)).flatten();
+            before
+                .or_else(|| tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t))
+                .or_else(|| item_table(at))
+                .or(tables.first().map(|(_, t)| *t))
         } else if tables.is_empty() {
             item_table(0)
         } else {
@@ -631,6 +659,14 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         if *t == measure_table && !grouping_before(*at) && !asked_which {
             continue;
         }
+        // "Which industry has lost the most customers": the measure counts them already.
+        let measure_counts_it = measure.measure.split_once('.').is_some_and(|(_, n)| {
+            let table_word = name(model, *t).replace('_', " ");
+            n.replace('_', " ").contains(&table_word) && *t != measure_table
+        });
+        if measure_counts_it && ranking_dir.is_some() && !grouping_before(*at) {
+            continue;
+        }
         let is_counted = matches!(&measure.measure, m if m == &measure_ref(model, *t, count_measure(model, *t).unwrap_or(usize::MAX)));
         if is_counted && !grouping_before(*at) {
             continue;
@@ -645,22 +681,27 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
     // Per entity: "average revenue per customer", "orders per customer on average", "how much
     // does each enterprise client spend, on average": the table (or a value's table) right after
     // per / each, when the question averages.
-    let per_positions: Vec<usize> = r.funcs().filter(|(_, f)| matches!(f, Func::Per | Func::Each)).map(|(i, _)| i).collect();
+    // A fact ("refunded amount") averaged per entity needs an explicit "per": "average refund
+    // per customer" is total refunds over customers, "average refund of each customer" is not.
     let measure_is_fact = measure.measure.split_once('.').and_then(|(t, n)| model.table(t).and_then(|t| model.tables()[t].measures.iter().find(|m| m.name == n))).is_some_and(|m| m.fact);
-    if r.has(Func::Avg) && !measure_is_fact && measure.aggregation.is_none_or(|a| a == Aggregation::Avg) {
+    let per_positions: Vec<usize> = r.funcs().filter(|(_, f)| matches!(f, Func::Per) || !measure_is_fact && matches!(f, Func::Each)).map(|(i, _)| i).collect();
+    if r.has(Func::Avg) && (!measure_is_fact || r.has(Func::Per)) && measure.aggregation.is_none_or(|a| a == Aggregation::Avg) {
+        let cjk = is_cjk_question(r);
         let entity_after = |p: usize| -> Option<usize> {
-            items.iter().filter(|(at, _)| *at > p && *at <= p + 3).find_map(|(_, t)| match t {
+            let entity = |t: &Target| match t {
                 Target::Table(x) if is_entity(model, *x, measure_table) => Some(*x),
                 Target::Value(x, _, _) if is_entity(model, *x, measure_table) && *x != measure_table => Some(*x),
                 _ => None,
+            };
+            items.iter().filter(|(at, _)| *at > p && *at <= p + 3).find_map(|(_, t)| entity(t)).or_else(|| {
+                // "고객 한 곳당": the entity comes before "per" in Korean.
+                cjk.then(|| items.iter().rev().filter(|(at, _)| *at < p && *at + 3 >= p).find_map(|(_, t)| entity(t))).flatten()
             })
         };
         if let Some(entity) = per_positions.iter().find_map(|p| entity_after(*p)) {
             let entity_name = model.tables()[entity].name.clone();
             groups.retain(|(_, g, _)| g != &entity_name);
-            if measure.aggregation == Some(Aggregation::Avg) {
-                measure.aggregation = None;
-            }
+            measure.aggregation = if measure_is_fact { Some(Aggregation::Sum) } else { None };
             q.form = Form::PerEntity { entity: entity_name };
         }
     }
@@ -700,6 +741,13 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
 
     // Percentage of rows meeting a condition vs share of a total.
     let percent = r.has(Func::Percent) || r.has(Func::Share);
+    if percent && groups.is_empty() {
+        // "what portion is monthly versus annual": the share of each of the values named.
+        if let Some(Condition::Values { dimension, negated: false, .. }) = q.filters.iter().find(|c| matches!(c, Condition::Values { values, negated: false, .. } if values.len() > 1)) {
+            let t = dimension.split('.').next().and_then(|n| model.table(n)).unwrap_or(measure_table);
+            groups.push((0, dimension.clone(), t));
+        }
+    }
     if percent {
         if groups.is_empty() && !q.filters.is_empty() {
             let condition = q.filters.pop().expect("not empty");
@@ -755,7 +803,21 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
     }
 
     q.group_by = groups.into_iter().map(|(_, g, _)| g).collect();
-    q.measures = vec![measure];
+    q.measures = vec![measure.clone()];
+    // "How many overdue invoices are there and how much do they add up to": the count and the
+    // sum of the table's money, side by side.
+    let count_at = r.position(Func::Count);
+    let sum_after_count = r.funcs().any(|(i, f)| {
+        f == Func::Sum && count_at.is_some_and(|c| i > c + 1) && (i.saturating_sub(3)..i).any(|j| r.mentions[j].func() == Some(Func::And))
+    });
+    if counting && sum_after_count && measure.aggregation.is_none() && measure.distinct.is_none() {
+        match money_fact(model, measure_table) {
+            Some(i) if matches!(q.form, Form::Value) => {
+                q.measures.push(MeasureRef { measure: measure_ref(model, measure_table, i), aggregation: Some(Aggregation::Sum), distinct: None })
+            }
+            _ => return Err(Refusal::Cannot("it asks for two things at once".into())),
+        }
+    }
     if let Some(unused) = unused_item(model, &q, &items) {
         return Err(Refusal::Cannot(format!("the question names {unused}, which the answer would not reflect")));
     }
@@ -962,10 +1024,21 @@ fn number_near(r: &Reading, mention: usize) -> Option<f64> {
     let start = m.at + m.len;
     for (i, t) in r.tokens.iter().enumerate().skip(start).take(3) {
         if r.time.used.get(i).copied().unwrap_or(false) {
-            return None;
+            break;
         }
         if let Some(n) = t.number_value() {
             return Some(n);
+        }
+    }
+    // Chinese and Korean say the number first ("500달러 넘는", "超过" comes either way).
+    if is_cjk_question(r) {
+        for i in (m.at.saturating_sub(3)..m.at).rev() {
+            if r.time.used.get(i).copied().unwrap_or(false) {
+                break;
+            }
+            if let Some(n) = r.tokens[i].number_value() {
+                return Some(n);
+            }
         }
     }
     None

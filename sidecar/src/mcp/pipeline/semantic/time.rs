@@ -228,6 +228,10 @@ impl Scan<'_> {
                 if j > 0 && self.text(j - 1) == "of" {
                     self.used[j - 1] = true;
                 }
+                // "2026 year" (2026年, 2026년).
+                if self.text(j + 1) == "year" && j + 1 < self.used.len() {
+                    self.used[j + 1] = true;
+                }
                 return Some(y);
             }
             if matches!(self.text(j), "this" | "current") && self.text(j + 1) == "year" {
@@ -615,7 +619,29 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
             || w == "yoy"
             || (w == "year" && s.text(i + 1) == "over" && s.text(i + 2) == "year");
         if same && let Some((_, first)) = spans.first() {
-            if let Some(prev) = first.year_earlier(today) {
+            // "the same period of last quarter" (跟上季度同期): aligned on the other period named;
+            // else a year earlier.
+            // (Only for another period of the same kind: "去年同月" is the same month a year
+            // earlier, not the start of last year.)
+            let months_back = |a: NaiveDate, b: NaiveDate| months_between(b, a);
+            let aligned = spans.get(1).and_then(|(_, other)| match (first, other) {
+                (Span::Dates { start, end: None, .. }, Span::Dates { start: other_start, end: Some(other_end), .. })
+                    if (*other_end - *other_start).num_days() < 360 && is_month_start(*start) =>
+                {
+                    let now = chrono::Utc::now().naive_utc();
+                    let back = months_back(*start, *other_start);
+                    let end = add_months(now.date(), -back).and_time(now.time());
+                    Some(Span::Until { start: *other_start, end, label: "the same part of the period before".into() })
+                }
+                (Span::Dates { start, end: Some(end), .. }, Span::Dates { start: other_start, end: Some(other_end), .. })
+                    if (*other_end - *other_start).num_days() < 360 || (*end - *start).num_days() >= 360 =>
+                {
+                    let back = months_back(*start, *other_start);
+                    Some(Span::dates(*other_start, Some(add_months(*end, -back)), "the same part of the period before"))
+                }
+                _ => None,
+            });
+            if let Some(prev) = aligned.or_else(|| first.year_earlier(today)) {
                 reading.previous = Some(prev);
             }
             let end = (i + 6).min(s.tokens.len());

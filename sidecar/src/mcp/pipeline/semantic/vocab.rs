@@ -123,6 +123,7 @@ const FUNCTION_WORDS: &[(&str, Func)] = &[
     ("predict", Func::Forecast), ("forecast", Func::Forecast), ("projection", Func::Forecast), ("project", Func::Forecast),
     ("will", Func::Forecast), ("going to", Func::Forecast), ("expected", Func::Forecast), ("estimate", Func::Forecast),
     ("new", Func::New),
+    ("volume", Func::Count), ("portion", Func::Share), ("what portion", Func::Share), ("add up to", Func::Sum), ("adds up to", Func::Sum),
     ("$", Func::Currency), ("usd", Func::Currency), ("dollar", Func::Currency), ("dollars", Func::Currency), ("€", Func::Currency),
     ("eur", Func::Currency), ("euro", Func::Currency), ("euros", Func::Currency), ("£", Func::Currency), ("¥", Func::Currency),
     ("₩", Func::Currency), ("bucks", Func::Currency),
@@ -154,6 +155,7 @@ const FILLER: &[&str] = &[
     "what's", "whats", "whose", "which", "what", "who", "a", "please", "thanks", "thank", "hey", "hi", "quick", "quickly",
     "exactly", "roughly", "approximately", "about", "around", "currently", "actually", "really", "also", "too", "well", "across all",
     "across the", "in all", "for all", "of all", "all of", "catalog", "catalogue", "system", "on record", "on file", "in the system",
+    "current", "right now", "at the moment", "sit", "sits", "given out", "given", "ever", "end up", "ends up", "using", "use", "uses",
     "compare", "pull", "fetch", "bring up", "run", "give me", "show me", "tell me", "i need", "i want", "let me know",
 ];
 
