@@ -321,7 +321,11 @@ BEGIN
         'collections', v_listing->'collections', 'collections_total', v_listing->'total',
         'page_offset', page_offset, 'page_size', page_size,
         'glossary', quarry._glossary_json(v.id),
-        'examples', quarry._examples_json(v.id));
+        'examples', quarry._examples_json(v.id),
+        -- The semantic model as the account's role sees it; none for an account without a role.
+        'semantic_model', (SELECT quarry._semantic_document(v.id, r.oid)
+                             FROM quarry.accounts a JOIN pg_catalog.pg_roles r ON r.rolname = a.db_role
+                            WHERE a.id = describe_dataset.account_id));
 END $$;
 
 -- What running a question against a dataset needs: its row limit, statement timeout and the

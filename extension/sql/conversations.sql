@@ -152,7 +152,8 @@ DECLARE
     v quarry.conversations := quarry._conversation_for(account_id, conversation_id);
 BEGIN
     RETURN jsonb_build_object('conversation_id', v.id, 'dataset_id', v.dataset_id, 'turns', coalesce((
-        SELECT jsonb_agg(jsonb_build_object('question', q.content->>'text', 'sql', s.content->>'sql') ORDER BY q.seq)
+        SELECT jsonb_agg(jsonb_build_object('question', q.content->>'text', 'sql', s.content->>'sql',
+                                              'semantic_query', s.content->'semantic_query') ORDER BY q.seq)
           FROM (SELECT b.* FROM quarry.conversation_blocks b
                  WHERE b.conversation_id = v.id AND b.kind = 'question'
                  ORDER BY b.seq DESC LIMIT greatest(1, least(coalesce(max_turns, 5), 20))) q

@@ -97,7 +97,7 @@ async fn the_planner_answers_like_hand_written_sql() {
             "SELECT r.name, sum(o.total_amount) FROM retail.orders o JOIN retail.regions r ON r.id = o.region_id GROUP BY 1 ORDER BY 2 DESC",
             true,
         ),
-        ("Average total amount of orders by channel", "SELECT channel, round(avg(total_amount), 2) FROM retail.orders GROUP BY 1", false),
+        ("Average total amount of orders by channel", "SELECT channel, avg(total_amount) FROM retail.orders GROUP BY 1", false),
         (
             "Top 5 products by quantity sold",
             "SELECT p.name, sum(l.quantity) FROM retail.order_lines l JOIN retail.products p ON p.id = l.product_id GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
@@ -634,4 +634,94 @@ async fn a_big_dataset_gives_a_small_context_that_still_reaches_what_it_needs() 
     }
     let fillers = system.matches(&format!("{schema}.filler_")).count();
     assert!((1..=10).contains(&fillers), "{fillers} filler tables in the prompt:\n{system}");
+}
+
+/// The first and last day of last month, as the interpretation states them.
+fn last_month() -> (String, String) {
+    use chrono::{Datelike, Duration, Utc};
+    let today = Utc::now().date_naive();
+    let first_this = today.with_day(1).unwrap();
+    let first_last = (first_this - Duration::days(1)).with_day(1).unwrap();
+    (first_last.format("%Y-%m-%d").to_string(), first_this.format("%Y-%m-%d").to_string())
+}
+
+#[tokio::test]
+async fn answers_state_their_interpretation_and_follow_ups_change_the_semantic_query() {
+    let s = Sidecar::start().await;
+    let (mut mcp, me) = session(&s, Some("retail_analyst"), &["Analytics"]).await;
+    let revenue_by_channel = "SELECT o.channel, sum(l.quantity * l.unit_price * (1 - l.discount)) FROM retail.order_lines l \
+        JOIN retail.orders o ON o.id = l.order_id WHERE o.status NOT IN ('cancelled', 'returned') \
+        AND o.ordered_at >= date_trunc('month', now()) - interval '1 month' AND o.ordered_at < date_trunc('month', now()) GROUP BY 1";
+    let first = mcp.call("run_query", json!({ "question": "Revenue by channel last month" })).await;
+    let answer = &first["structuredContent"];
+    assert_eq!(answer["status"], "answered", "{answer}");
+    assert_eq!(sorted(answer["result"]["rows"].as_array().unwrap()), sorted(&rows_for(me, revenue_by_channel).await));
+    // The semantic query is in the structured content, in the model's terms.
+    assert_eq!(answer["semantic_query"]["measures"][0]["measure"], "order_lines.revenue", "{answer}");
+    assert_eq!(answer["semantic_query"]["group_by"], json!(["orders.channel"]));
+    // The interpretation names the measure's definition (the glossary's rule) and the exact dates,
+    // and comes before any number in the text.
+    let interpretation = answer["interpretation"].as_str().unwrap();
+    let (start, end) = last_month();
+    assert!(interpretation.contains("cancelled") && interpretation.contains(&start), "{interpretation}");
+    let text = first["content"][0]["text"].as_str().unwrap();
+    let said = text.find("Interpretation:").expect("the text states the interpretation");
+    assert!(said < text.find("```sql").unwrap() && said < text.find("| channel").unwrap(), "{text}");
+    assert!(!interpretation.contains(&end) || interpretation.contains(&start));
+
+    // Follow-ups change the previous semantic query: a filter, then another value of it, then the
+    // limit and the period.
+    let conversation = answer["conversation_id"].clone();
+    let web = mcp.ok("run_query", json!({ "question": "only web", "conversation_id": conversation })).await;
+    assert_eq!(web["result"]["rows"].as_array().unwrap().len(), 1, "{web}");
+    assert_eq!(web["result"]["rows"][0][0], "web");
+    let store = mcp.ok("run_query", json!({ "question": "what about the store?", "conversation_id": conversation })).await;
+    assert_eq!(store["result"]["rows"].as_array().unwrap().len(), 1, "{store}");
+    assert_eq!(store["result"]["rows"][0][0], "store");
+    assert_eq!(store["semantic_query"]["measures"][0]["measure"], "order_lines.revenue");
+    let by_category = mcp.ok("run_query", json!({ "question": "and by category?", "conversation_id": conversation })).await;
+    assert!(by_category["semantic_query"]["group_by"].as_array().unwrap().len() >= 2, "{by_category}");
+    // A follow-up the conversation stores with its semantic query.
+    let thread = mcp.ok("get_conversation", json!({ "conversation_id": conversation })).await;
+    let sql_blocks: Vec<&Value> = thread["blocks"].as_array().unwrap().iter().filter(|b| b["kind"] == "sql").collect();
+    assert_eq!(sql_blocks.len(), 4);
+    assert!(sql_blocks.iter().all(|b| b["content"]["semantic_query"]["measures"].is_array() && b["content"]["interpretation"].is_string()));
+
+    // The same question in Chinese and Korean: the same rows, the interpretation in their language.
+    for (question, word) in [("上个月各渠道的收入是多少？", "指标"), ("지난달 채널별 매출은?", "지표")] {
+        let asked = mcp.ok("run_query", json!({ "question": question })).await;
+        assert_eq!(asked["status"], "answered", "{question}: {asked}");
+        assert_eq!(sorted(asked["result"]["rows"].as_array().unwrap()), sorted(&rows_for(me, revenue_by_channel).await), "{question}");
+        assert!(asked["interpretation"].as_str().unwrap().contains(word), "{question}: {asked}");
+        assert_ne!(asked["lang"], "en");
+    }
+
+    // A percentage question is answered with a percentage.
+    let share = mcp.ok("run_query", json!({ "question": "What percentage of orders were cancelled?" })).await;
+    assert_eq!(share["status"], "answered", "{share}");
+    let expected = rows_for(me, "SELECT 100.0 * count(*) FILTER (WHERE status = 'cancelled') / count(*) FROM retail.orders").await;
+    let got = share["result"]["rows"][0][0].as_f64().unwrap_or_else(|| share["result"]["rows"][0][0].as_str().unwrap().parse().unwrap());
+    let want = expected[0][0].as_f64().unwrap_or_else(|| expected[0][0].as_str().unwrap().parse().unwrap());
+    assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+
+    // describe_dataset shows the semantic model the answers come from.
+    let retail: i64 = admin().await.query_one("SELECT id FROM quarry.datasets WHERE name = 'Retail'", &[]).await.unwrap().get(0);
+    let described = mcp.ok("describe_dataset", json!({ "dataset_id": retail })).await;
+    let tables = described["semantic_model"]["tables"].as_array().unwrap();
+    let lines = tables.iter().find(|t| t["name"] == "order_lines").unwrap();
+    assert!(lines["measures"].as_array().unwrap().iter().any(|m| m["name"] == "revenue"), "{lines}");
+}
+
+#[tokio::test]
+async fn chinese_and_korean_questions_find_their_dataset() {
+    let s = Sidecar::start().await;
+    let (mut mcp, _) = session(&s, Some("retail_analyst"), &["Analytics", "Finance"]).await;
+    for question in ["每个客户细分有多少客户？", "고객 세그먼트별 고객 수는?"] {
+        let answer = mcp.ok("run_query", json!({ "question": question })).await;
+        assert_eq!((&answer["dataset"]["name"], &answer["dataset_choice"]), (&json!("Retail"), &json!("matched")), "{question}: {answer}");
+    }
+    for question in ["各地区每月的收入", "지역별 월별 매출"] {
+        let answer = mcp.ok("run_query", json!({ "question": question })).await;
+        assert_eq!((&answer["dataset"]["name"], &answer["dataset_choice"]), (&json!("Revenue"), &json!("matched")), "{question}: {answer}");
+    }
 }

@@ -55,6 +55,9 @@ pub struct Conversation {
 pub struct Turn {
     pub question: String,
     pub sql: Option<String>,
+    /// The semantic query the SQL was compiled from, when there was one.
+    #[serde(default)]
+    pub semantic_query: Option<Value>,
 }
 
 /// The conversation a follow-up continues: its dataset and latest turns.

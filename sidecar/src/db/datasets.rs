@@ -174,6 +174,9 @@ pub struct DatasetDescription {
     pub page_size: i64,
     pub glossary: Vec<GlossaryTerm>,
     pub examples: Vec<Example>,
+    /// The dataset's semantic model as your role sees it: what questions are answered from.
+    #[serde(default)]
+    pub semantic_model: Option<super::semantic::Document>,
 }
 
 /// A dataset's name, limits and search path, as `quarry.dataset_runtime` (and, with more,

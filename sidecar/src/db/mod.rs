@@ -15,6 +15,7 @@ pub mod error;
 pub mod mcp;
 pub mod oauth;
 pub mod questions;
+pub mod semantic;
 pub mod workspace;
 
 use std::time::Duration;

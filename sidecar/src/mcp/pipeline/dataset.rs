@@ -59,7 +59,9 @@ pub async fn resolve(
         )),
         [only] => Ok((only.id, Choice::Only)),
         several => {
-            let question: HashSet<String> = words(text).iter().map(|w| stem(w)).collect();
+            // Chinese and Korean are read into English words first, as the planner reads them.
+            let question: HashSet<String> =
+                words(text).into_iter().chain(super::builtin::english_words(text)).map(|w| stem(&w)).collect();
             let scored = several.iter().map(|d| {
                 let own: f64 = words(&format!("{} {}", d.name, d.description))
                     .iter()

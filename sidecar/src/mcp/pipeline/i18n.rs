@@ -26,6 +26,20 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// The language a text is written in, as far as its script tells: Korean for Hangul,
+    /// Simplified Chinese for Han characters, else English.
+    pub fn of_text(text: &str) -> Lang {
+        if text.chars().any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')) {
+            Lang::KoKr
+        } else if text.chars().any(|c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')) {
+            Lang::ZhCn
+        } else {
+            Lang::En
+        }
+    }
+}
+
 /// A message in a language, with `{name}` placeholders filled.
 pub fn t(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     let template = text(lang, key);
@@ -123,6 +137,26 @@ fn text(lang: Lang, key: &str) -> &'static str {
         ("dataset_matched", ZhCn) => "与问题最匹配的数据集",
         ("dataset_matched", ZhTw) => "與問題最相符的資料集",
         ("dataset_matched", KoKr) => "질문과 가장 잘 맞는 데이터셋",
+        ("refuse_write", En) => "it asks to change data, and questions only read.",
+        ("refuse_write", ZhCn) => "它要求修改数据，而提问只能读取数据。",
+        ("refuse_write", ZhTw) => "它要求修改資料，而提問只能讀取資料。",
+        ("refuse_write", KoKr) => "데이터를 바꾸라는 요청입니다. 질문은 데이터를 읽기만 합니다.",
+        ("refuse_forecast", En) => "it asks about the future, and the data only records the past.",
+        ("refuse_forecast", ZhCn) => "它询问的是未来，而数据只记录过去。",
+        ("refuse_forecast", ZhTw) => "它詢問的是未來，而資料只記錄過去。",
+        ("refuse_forecast", KoKr) => "미래에 대한 질문입니다. 데이터는 과거만 기록합니다.",
+        ("cannot", En) => "{reason}.",
+        ("cannot", ZhCn) => "无法从语义模型回答（{reason}）。",
+        ("cannot", ZhTw) => "無法從語意模型回答（{reason}）。",
+        ("cannot", KoKr) => "시맨틱 모델로 답할 수 없습니다 ({reason}).",
+        ("verified", En) => "Answered with the dataset's verified query for \"{question}\".",
+        ("verified", ZhCn) => "使用数据集中已验证的查询回答：“{question}”。",
+        ("verified", ZhTw) => "使用資料集中已驗證的查詢回答：「{question}」。",
+        ("verified", KoKr) => "데이터셋의 검증된 쿼리로 답했습니다: \"{question}\".",
+        ("interpretation", En) => "Interpretation",
+        ("interpretation", ZhCn) => "理解",
+        ("interpretation", ZhTw) => "理解",
+        ("interpretation", KoKr) => "해석",
         ("step_dataset", En) => "Choosing the dataset",
         ("step_schema", En) => "Reading the schema",
         ("step_sql", En) => "Writing SQL",
@@ -160,12 +194,15 @@ mod tests {
         let keys = ["not_confident", "try_these", "no_table", "no_measure", "no_group", "no_time", "how_many", "total_by",
                     "per_month", "no_rows", "single", "groups", "share", "trend", "up", "down", "rows", "truncated",
                     "dataset_given", "dataset_only", "unknown_words", "dataset_matched", "step_dataset", "step_schema", "step_sql",
-                    "step_run", "step_chart", "step_analysis"];
+                    "step_run", "step_chart", "step_analysis", "refuse_write", "refuse_forecast", "cannot", "verified", "interpretation"];
         for lang in [Lang::En, Lang::ZhCn, Lang::ZhTw, Lang::KoKr] {
             for key in keys {
                 assert!(!text(lang, key).is_empty(), "{key} in {lang:?}");
             }
         }
         assert_eq!(t(Lang::En, "single", &[("label", "orders"), ("value", "7")]), "orders: 7.");
+        assert_eq!(Lang::of_text("지난달 매출은?"), Lang::KoKr);
+        assert_eq!(Lang::of_text("上个月的收入是多少？"), Lang::ZhCn);
+        assert_eq!(Lang::of_text("Revenue last month"), Lang::En);
     }
 }

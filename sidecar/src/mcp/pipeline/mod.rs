@@ -7,12 +7,12 @@
 //! planner is deterministic, so its SQL is tried once. Nothing here holds state between requests.
 
 pub mod analysis;
+pub mod builtin;
 pub mod chart;
 pub mod context;
 pub mod dataset;
 pub mod error;
 pub mod i18n;
-pub mod planner;
 pub mod providers;
 pub mod render;
 pub mod semantic;
@@ -28,7 +28,8 @@ use self::context::Context;
 use self::dataset::Choice;
 pub use self::error::PipelineError;
 use self::i18n::{Lang, t};
-use self::planner::Planned;
+use self::builtin::{Planned, Semantics};
+use self::semantic::Query;
 use self::providers::prompt::{self, Reply};
 use self::providers::Model;
 use crate::config::QuestionsConfig;
@@ -177,6 +178,14 @@ pub struct Answer {
     /// The model that wrote the SQL (absent for run_sql).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelRef>,
+    /// What the question was read as, in plain words: the measure and its definition, the
+    /// filters, the period as dates, the grouping, order and limit (built-in planner and models
+    /// that answered with a semantic query).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<String>,
+    /// The semantic query the SQL was compiled from, in the dataset's semantic model's terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_query: Option<Query>,
     /// The SQL that ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
@@ -232,9 +241,17 @@ impl Run<'_> {
         step.report(self.progress, self.lang).await;
     }
 
-    /// Runs one attempt of SQL and stores it: the SQL block, then its result or its error.
+    /// Runs one attempt of SQL and stores it: the SQL block (with the semantic query and the
+    /// interpretation it came from, if any), then its result or its error.
     async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, PipelineError> {
-        self.add("sql", json!({ "sql": sql, "attempt": number, "model": writer }));
+        let mut block = json!({ "sql": sql, "attempt": number, "model": writer });
+        if let Some(q) = &answer.semantic_query {
+            block["semantic_query"] = serde_json::to_value(q).unwrap_or(Value::Null);
+        }
+        if let Some(i) = &answer.interpretation {
+            block["interpretation"] = Value::String(i.clone());
+        }
+        self.add("sql", block);
         self.report(Step::Run).await;
         let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await?;
         match ran {
@@ -350,18 +367,18 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &
 
     Step::Schema.report(progress, lang).await;
     let (writer, model) = writer_for(pipeline, account_id, dataset_id).await?;
-    // A model is shown the values of small columns; the planner needs them only when the question
-    // has words that might be values.
-    let needs_values = |ctx: &Context| match writer {
-        Writer::Model(_) => true,
-        Writer::Planner => planner::needs_values(&request.question, ctx),
+    let semantics = Semantics::load(&pipeline.db, account_id, dataset_id).await?;
+    // A model also sees the tables themselves, with the values of small columns.
+    let ctx = match writer {
+        Writer::Model(_) => Some(context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, |_| true).await?),
+        Writer::Planner => None,
     };
-    let ctx = context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, needs_values).await?;
+    let dataset = semantics.source.runtime.clone();
     let run = Run {
         pipeline,
         account_id,
-        dataset: ctx.dataset.clone(),
-        max_rows: row_cap(request.max_rows, ctx.dataset.row_limit),
+        max_rows: row_cap(request.max_rows, dataset.row_limit),
+        dataset,
         lang,
         progress,
         blocks: Default::default(),
@@ -372,9 +389,9 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &
 
     run.report(Step::Sql).await;
     let worked = async {
-        let result = match &writer {
-            Writer::Planner => by_planner(&run, &ctx, &turns, &mut answer).await?,
-            Writer::Model(m) => by_model(&run, &ctx, m, &turns, &mut answer).await?,
+        let result = match (&writer, &ctx) {
+            (Writer::Model(m), Some(ctx)) => by_model(&run, ctx, &semantics, m, &turns, &mut answer).await?,
+            _ => by_planner(&run, &semantics, &turns, &mut answer).await?,
         };
         match result {
             Some(result) => finish(&run, &writer, result, request.return_image, &mut answer).await,
@@ -400,6 +417,8 @@ impl Answer {
             question,
             status: Status::Answered,
             model,
+            interpretation: None,
+            semantic_query: None,
             sql: None,
             attempts: Vec::new(),
             result: None,
@@ -412,27 +431,48 @@ impl Answer {
     }
 }
 
-/// The built-in planner: one plan, tried once (it is deterministic), or an honest "not sure".
-async fn by_planner(run: &Run<'_>, ctx: &Context, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
-    let earlier: Vec<String> = turns.iter().filter(|t| t.sql.is_some()).map(|t| t.question.clone()).collect();
-    match planner::plan(&answer.question, ctx, &earlier, answer.lang) {
-        Planned::NotConfident { reason, suggestions } => {
+/// The semantic query of the conversation's latest answer that had one: what a follow-up changes.
+fn previous_query(turns: &[Turn]) -> Option<Query> {
+    turns.iter().rev().find_map(|t| t.semantic_query.clone()).and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// Runs what the built-in planner (or a model's semantic query) came to: its SQL, once (the
+/// compilation is deterministic), or an honest "not sure".
+async fn run_planned(run: &Run<'_>, planned: Planned, writer: &str, number: usize, answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
+    let sql = match planned {
+        Planned::Refused { reason, suggestions } => {
             not_confident(run, answer, reason, suggestions).await?;
+            return Ok(None);
+        }
+        Planned::Query { query, sql, interpretation } => {
+            answer.semantic_query = Some(*query);
+            answer.interpretation = Some(interpretation);
+            sql
+        }
+        Planned::Verified { sql, interpretation, .. } => {
+            answer.interpretation = Some(interpretation);
+            sql
+        }
+    };
+    match run.attempt(&sql, number, writer, answer).await? {
+        Ok(result) => Ok(Some(result)),
+        Err(_) => {
+            answer.status = Status::Failed;
             Ok(None)
         }
-        Planned::Sql(plan) => match run.attempt(&plan.sql, 1, "builtin", answer).await? {
-            Ok(result) => Ok(Some(result)),
-            Err(_) => {
-                answer.status = Status::Failed;
-                Ok(None)
-            }
-        },
     }
+}
+
+/// The built-in planner over the dataset's semantic model.
+async fn by_planner(run: &Run<'_>, semantics: &Semantics, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
+    let today = chrono::Utc::now().date_naive();
+    let planned = builtin::plan(semantics, &answer.question, previous_query(turns).as_ref(), answer.lang, today);
+    run_planned(run, planned, "builtin", 1, answer).await
 }
 
 /// A model: its SQL, and when that fails, the error back to it for another try (a bounded number
 /// of times).
-async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
+async fn by_model(run: &Run<'_>, ctx: &Context, semantics: &Semantics, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let system = prompt::sql_system(ctx, answer.lang, &today);
     let mut messages = prompt::sql_messages(turns, &answer.question);
@@ -448,7 +488,7 @@ async fn by_model(run: &Run<'_>, ctx: &Context, model: &Model, turns: &[Turn], a
         };
         match prompt::read_reply(&reply) {
             Reply::Cannot(reason) => {
-                let suggestions = planner::suggestions(ctx, answer.lang);
+                let suggestions = semantic::suggestions(&semantics.model);
                 not_confident(run, answer, reason, suggestions).await?;
                 return Ok(None);
             }

@@ -15,7 +15,7 @@ use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
 use crate::mcp::identity::Identity;
 use crate::mcp::pipeline::analysis::format_value;
 use crate::mcp::pipeline::dataset::Choice;
-use crate::mcp::pipeline::i18n::Lang;
+use crate::mcp::pipeline::i18n::{Lang, t};
 use crate::mcp::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
 use crate::mcp::server::QuarryServer;
 
@@ -39,7 +39,8 @@ pub struct RunQueryArgs {
     /// questions and SQL.
     #[serde(default)]
     pub conversation_id: Option<i64>,
-    /// The language of messages, labels and the analysis: en (default), zh-CN, zh-TW or ko-KR.
+    /// The language of messages, labels, the interpretation and the analysis: en, zh-CN, zh-TW
+    /// or ko-KR. When absent, the question's own language (Chinese or Korean), else en.
     #[serde(default)]
     pub lang: Option<Lang>,
     /// Also return the chart as a PNG image (default false).
@@ -146,6 +147,10 @@ fn answer_text(a: &Answer) -> String {
         }
         Status::Answered => {}
     }
+    // What the question was taken to mean comes before any number, so a misreading shows first.
+    if let Some(interpretation) = &a.interpretation {
+        out.push_str(&format!("{}:\n{interpretation}\n", t(a.lang, "interpretation", &[])));
+    }
     if let Some(sql) = &a.sql {
         out.push_str(&format!("```sql\n{sql}\n```\n"));
     }
@@ -199,7 +204,7 @@ impl QuarryServer {
     #[tool(
         name = "run_query",
         title = "Ask a question",
-        description = "Answers a question about a dataset in plain language: picks the dataset (or uses dataset_id), reads the relevant tables, writes SQL, checks it, runs it under your own database role (read-only, with a timeout and a row cap), picks a chart, and writes a short analysis. Every step is stored in a conversation; pass its conversation_id to ask a follow-up. When the question cannot be answered reliably it says so and suggests questions that can.",
+        description = "Answers a question about a dataset in plain language (English, Chinese or Korean): picks the dataset (or uses dataset_id), reads the question against the dataset's semantic model (its measures, dimensions, filters and periods), states its interpretation, compiles SQL, runs it under your own database role (read-only, with a timeout and a row cap), picks a chart, and writes a short analysis. Every step is stored in a conversation; pass its conversation_id to ask a follow-up that changes the previous question (\"and by category?\", \"only web\", \"same for last year\", \"top 10 instead\"). When the question cannot be answered reliably it says so and suggests questions that can.",
         output_schema = schema_for_output::<Answer>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
@@ -220,7 +225,7 @@ impl QuarryServer {
                 question: question.to_string(),
                 dataset_id: a.dataset_id,
                 conversation_id: a.conversation_id,
-                lang: a.lang.unwrap_or_default(),
+                lang: a.lang.unwrap_or_else(|| Lang::of_text(question)),
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };

@@ -199,8 +199,8 @@ mod tests {
     #[test]
     fn history_becomes_alternating_turns() {
         let history = vec![
-            Turn { question: "How many orders?".into(), sql: Some("SELECT count(*) FROM o".into()) },
-            Turn { question: "Unanswerable".into(), sql: None },
+            Turn { question: "How many orders?".into(), sql: Some("SELECT count(*) FROM o".into()), semantic_query: None },
+            Turn { question: "Unanswerable".into(), sql: None, semantic_query: None },
         ];
         let messages = sql_messages(&history, "And by month?");
         let roles: Vec<_> = messages.iter().map(|m| m.role).collect();

@@ -90,8 +90,17 @@ fn aggregate(model: &Model, r: &Resolved) -> Result<String, CompileError> {
     Ok(r.measure.expr.clone())
 }
 
-/// A column alias for a measure.
+/// A column alias for a measure, in snake_case like the rest of a result's columns.
 fn measure_alias(r: &Resolved) -> String {
+    snake(&measure_label(r))
+}
+
+/// A name as a column alias: words joined by underscores.
+fn snake(name: &str) -> String {
+    name.split(|c: char| c.is_whitespace() || c == '-').filter(|w| !w.is_empty()).collect::<Vec<_>>().join("_")
+}
+
+fn measure_label(r: &Resolved) -> String {
     if r.distinct.is_some() || r.distinct_values.is_some() {
         return "distinct_count".into();
     }
@@ -105,7 +114,7 @@ fn measure_alias(r: &Resolved) -> String {
             _ => format!("total_{}", r.measure.name),
         };
     }
-    r.measure.name.replace(' ', "_")
+    r.measure.name.clone()
 }
 
 /// A group of the query: its expression and alias (and, for a table's rows, its key, so that two
@@ -127,7 +136,7 @@ fn group(model: &Model, reference: &str) -> Result<Group, CompileError> {
                 None if model.tables()[table].label.as_deref() == Some(d) => model.label_expr(table),
                 None => return Err(format!("table {t} has no dimension {d}")),
             };
-            let alias = if d == "name" || model.tables()[table].label.as_deref() == Some(d) { singular(t) } else { d.to_string() };
+            let alias = if d == "name" || model.tables()[table].label.as_deref() == Some(d) { singular(t) } else { snake(d) };
             Ok(Group { table, expr, alias, key: None })
         }
         None => {

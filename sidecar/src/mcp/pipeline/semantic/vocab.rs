@@ -215,6 +215,12 @@ fn is_foreign(phrase: &str) -> bool {
     phrase.chars().any(|c| !c.is_ascii())
 }
 
+/// The column an expression is, when it is one column of its table (`orders.total_amount`).
+fn plain_column<'a>(expr: &'a str, table: &str) -> Option<&'a str> {
+    let column = expr.trim().strip_prefix(table)?.strip_prefix('.')?;
+    column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then_some(column)
+}
+
 impl Vocabulary {
     /// The vocabulary of a model, with the values of its dimensions as the asker may see them.
     pub fn new(model: &Model, values: &HashMap<(usize, usize), Vec<String>>) -> Vocabulary {
@@ -239,6 +245,13 @@ impl Vocabulary {
                 for s in &m.synonyms {
                     v.add_any(s, Target::Measure(t, i));
                 }
+                // A fact a DBA renamed is still called by its column's name ("total amount"),
+                // unless that name is one generic word ("amount"), which many tables share.
+                if m.fact
+                    && let Some(column) = plain_column(&m.expr, &table.name).filter(|c| c.contains('_'))
+                {
+                    v.add(&words_of(column), Target::Measure(t, i));
+                }
             }
             for (i, d) in table.dimensions.iter().enumerate() {
                 // The column that names a row is the table itself ("by product").
@@ -247,6 +260,11 @@ impl Vocabulary {
                 }
                 for s in &d.synonyms {
                     v.add_any(s, Target::Dimension(t, i));
+                }
+                if table.label.as_deref() != Some(d.name.as_str())
+                    && let Some(column) = plain_column(&d.expr, &table.name)
+                {
+                    v.add(&words_of(column), Target::Dimension(t, i));
                 }
                 for (value, synonyms) in &d.value_synonyms {
                     for s in synonyms {
@@ -328,6 +346,9 @@ impl Vocabulary {
         let candidates = self.entries.get(&key)?;
         // Every entry with the longest match, merged (an English word may be several things).
         let mut best: Option<(usize, Vec<Target>)> = None;
+        // A measure named by a word that also starts a function phrase ("amount" in "amount of")
+        // is the measure: the model's own names come before the general phrase.
+        let mut measure: Option<(usize, Vec<Target>)> = None;
         for entry in candidates {
             let n = entry.stems.len();
             if i + n > tokens.len() || used[i..i + n].iter().any(|u| *u) {
@@ -344,6 +365,9 @@ impl Vocabulary {
             if !matches {
                 continue;
             }
+            if entry.targets.iter().any(|t| matches!(t, Target::Measure(..))) && measure.as_ref().is_none_or(|(len, _)| *len < n) {
+                measure = Some((n, entry.targets.clone()));
+            }
             match &mut best {
                 Some((len, targets)) if *len == n => {
                     for t in &entry.targets {
@@ -355,6 +379,11 @@ impl Vocabulary {
                 Some((len, _)) if *len > n => {}
                 _ => best = Some((n, entry.targets.clone())),
             }
+        }
+        if let (Some((_, targets)), Some(m)) = (&best, &measure)
+            && targets.iter().all(|t| matches!(t, Target::Word(_)))
+        {
+            best = Some(m.clone());
         }
         best.map(|(len, targets)| Mention { at: i, len, targets })
     }
