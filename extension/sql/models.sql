@@ -1,5 +1,7 @@
 -- Model configurations: which model answers a team's (or a dataset's) questions. API keys are
--- never stored: a configuration names the sidecar's environment variable that holds one.
+-- never stored: a configuration names the sidecar's environment variable that holds one. The
+-- sampling provider is the asking MCP client's own model, reached through the client itself
+-- (sampling/createMessage); options.fallback says what answers a client without sampling.
 
 CREATE FUNCTION create_model_config(
     team_id      bigint,
@@ -18,9 +20,9 @@ BEGIN
     IF team_id IS NOT NULL THEN
         PERFORM quarry._team(team_id);
     END IF;
-    IF provider IS NULL OR provider NOT IN ('builtin', 'openai', 'anthropic') THEN
-        RAISE EXCEPTION 'provider must be builtin, openai or anthropic' USING ERRCODE = 'invalid_parameter_value';
-    ELSIF provider <> 'builtin' AND nullif(btrim(model), '') IS NULL THEN
+    IF provider IS NULL OR provider NOT IN ('builtin', 'openai', 'anthropic', 'sampling') THEN
+        RAISE EXCEPTION 'provider must be builtin, openai, anthropic or sampling' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF provider NOT IN ('builtin', 'sampling') AND nullif(btrim(model), '') IS NULL THEN
         RAISE EXCEPTION 'provider % needs a model name', provider USING ERRCODE = 'invalid_parameter_value';
     ELSIF base_url IS NOT NULL AND base_url !~ '^https?://[^\s/]+' THEN
         RAISE EXCEPTION 'base_url must be an http or https URL' USING ERRCODE = 'invalid_parameter_value';
@@ -29,6 +31,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     ELSIF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
         RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF provider = 'sampling' AND (base_url IS NOT NULL OR api_key_env IS NOT NULL) THEN
+        RAISE EXCEPTION 'the sampling provider is the MCP client''s own model: it takes no base_url or api_key_env'
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSIF coalesce(options->>'fallback', 'builtin') NOT IN ('builtin', 'none') THEN
+        RAISE EXCEPTION 'options.fallback must be builtin (the built-in planner answers clients without sampling) or none'
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF is_default THEN
         UPDATE quarry.model_configs m SET is_default = false

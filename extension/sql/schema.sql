@@ -42,7 +42,8 @@ CREATE TABLE model_configs (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     team_id      bigint REFERENCES teams ON DELETE CASCADE,          -- NULL: available to every team
     name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    provider     text NOT NULL CHECK (provider IN ('builtin', 'openai', 'anthropic')),
+    -- sampling: the connected MCP client's own model (sampling/createMessage); no key, no URL.
+    provider     text NOT NULL CONSTRAINT model_configs_provider_check CHECK (provider IN ('builtin', 'openai', 'anthropic', 'sampling')),
     model        text CHECK (length(model) <= 200),
     base_url     text CHECK (base_url ~ '^https?://'),
     -- The name of the sidecar's environment variable holding the API key. Keys never live in tables.
@@ -50,7 +51,7 @@ CREATE TABLE model_configs (
     options      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
     is_default   boolean NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    CHECK (provider = 'builtin' OR model IS NOT NULL)
+    CONSTRAINT model_configs_check CHECK (provider IN ('builtin', 'sampling') OR model IS NOT NULL)
 );
 CREATE UNIQUE INDEX model_configs_name_key ON model_configs (coalesce(team_id, 0), lower(name));
 CREATE UNIQUE INDEX model_configs_one_default ON model_configs (coalesce(team_id, 0)) WHERE is_default;

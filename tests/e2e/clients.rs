@@ -135,3 +135,81 @@ async fn rmcp_client_with_step_up() {
     assert_eq!(datasets.structured_content.unwrap()["datasets"][0]["name"], "Retail");
     client.cancel().await.unwrap();
 }
+
+/// A dataset answered by the client's own model: the official TypeScript SDK client answers
+/// Quarry's sampling requests with a scripted model that writes a semantic query, and the answer
+/// is computed from that query; a client without sampling gets the configured fallback (the
+/// built-in planner, or a clear error when the fallback is none).
+#[tokio::test]
+async fn the_clients_own_model_answers_through_sampling() {
+    let s = Sidecar::start().await;
+    let admin = admin().await;
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).unwrap();
+    let team = format!("E2E sampling {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
+    let dataset: i64 = admin.query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'])", &[&team_id]).await.unwrap().get(0);
+    // The same semantic model as the demo's Retail dataset, so revenue keeps its definition.
+    admin
+        .execute(
+            "SELECT quarry.import_semantic_model($1, quarry.export_semantic_model((SELECT id FROM quarry.datasets WHERE name = 'Retail')))",
+            &[&dataset],
+        )
+        .await
+        .unwrap();
+    let config: i64 = admin
+        .query_one(
+            "SELECT quarry.create_model_config($1, 'Client model', 'sampling', 'claude-sonnet', options => '{\"fallback\": \"builtin\"}')",
+            &[&team_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    admin.execute("SELECT quarry.set_dataset_model($1, $2)", &[&dataset, &config]).await.unwrap();
+    let (account_id, email, password) = account(Some("retail_analyst"), &[&team]).await;
+    let (tokens, _) = quarry_e2e::oauth::tokens_for(&s.base_url, &email, &password, None).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let clients = required_env("QUARRY_E2E_CLIENTS");
+    let node = required_env("QUARRY_E2E_NODE");
+    let question = "What did each sales channel bring in?";
+    let expected = admin
+        .query_one(
+            "SELECT quarry.execute_for($1, $2, 'SELECT o.channel, sum(l.quantity * l.unit_price * (1 - l.discount)) FROM retail.order_lines l \
+             JOIN retail.orders o ON o.id = l.order_id WHERE o.status NOT IN (''cancelled'', ''returned'') GROUP BY 1 ORDER BY 2 DESC', 100, 1048576)::jsonb",
+            &[&account_id, &dataset],
+        )
+        .await
+        .unwrap()
+        .get::<_, Value>(0)["rows"]
+        .clone();
+
+    let seen = run_client(&node, &["sampling.mjs", &s.url("/mcp"), token, question, "sample"], &clients).await;
+    let answer = &seen["answer"];
+    assert_eq!(seen["is_error"], false, "{seen}");
+    assert_eq!(answer["status"], "answered", "{seen}");
+    assert_eq!(answer["model"]["provider"], "sampling");
+    assert_eq!(answer["semantic_query"]["measures"][0]["measure"], "order_lines.revenue");
+    assert_eq!(answer["result"]["rows"], expected, "computed from the semantic query the client's model wrote");
+    assert!(answer["interpretation"].as_str().unwrap().contains("cancelled"), "{answer}");
+    // One sampling request per question: the SQL; the analysis is the built-in one.
+    let requests = seen["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{seen}");
+    assert_eq!(requests[0]["question"], question);
+    assert_eq!(requests[0]["hints"], serde_json::json!(["claude-sonnet"]));
+
+    // Without sampling, the configured fallback: the built-in planner.
+    let seen = run_client(&node, &["sampling.mjs", &s.url("/mcp"), token, "Revenue by channel", "plain"], &clients).await;
+    assert_eq!(seen["answer"]["status"], "answered", "{seen}");
+    assert_eq!(seen["answer"]["model"]["provider"], "builtin");
+    assert_eq!(seen["answer"]["result"]["rows"], expected);
+    assert!(seen["requests"].as_array().unwrap().is_empty());
+
+    // With no fallback, a clear tool error that says what to do.
+    admin
+        .execute("UPDATE quarry.model_configs SET options = '{\"fallback\": \"none\"}' WHERE id = $1", &[&config])
+        .await
+        .unwrap();
+    let seen = run_client(&node, &["sampling.mjs", &s.url("/mcp"), token, "Revenue by channel", "plain"], &clients).await;
+    assert_eq!(seen["is_error"], true, "{seen}");
+    assert!(seen["text"].as_str().unwrap().contains("does not offer sampling"), "{seen}");
+}

@@ -45,6 +45,19 @@ impl Reply {
         }
     }
 
+    /// An Anthropic message that calls the tool `name` with `input` (how structured outputs come
+    /// back from Anthropic).
+    pub fn anthropic_tool(name: &str, input: Value) -> Reply {
+        Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({
+                "id": "msg_e2e", "type": "message", "role": "assistant", "model": "claude-e2e",
+                "content": [{ "type": "tool_use", "id": "toolu_e2e", "name": name, "input": input }], "stop_reason": "tool_use",
+            }),
+        }
+    }
+
     /// An error status with a provider-style error body.
     pub fn error(status: u16, message: &str) -> Reply {
         Reply { status, headers: Vec::new(), body: json!({ "error": { "type": "e2e", "message": message } }) }

@@ -31,7 +31,8 @@ use self::i18n::{Lang, t};
 use self::builtin::{Planned, Semantics};
 use self::semantic::Query;
 use self::providers::prompt::{self, Reply};
-use self::providers::Model;
+use self::providers::sampling::{self, ClientModel, Fallback, Sampler};
+use self::providers::{Complete, Format, Model};
 use crate::config::QuestionsConfig;
 use crate::db::Db;
 use crate::db::conversations::{History, Turn};
@@ -124,15 +125,20 @@ impl Step {
     pub const TOTAL: u32 = 6;
 
     /// Tells `progress` this step has begun, in the asker's language.
-    async fn report(self, progress: &dyn Progress, lang: Lang) {
+    async fn report(self, progress: &dyn Caller, lang: Lang) {
         progress.report(self.number(), Step::TOTAL, t(lang, self.key(), &[])).await;
     }
 }
 
-/// Where progress goes (an MCP client's progress notifications, or nowhere).
+/// The client behind a request, as far as the pipeline talks to it: where progress goes (an MCP
+/// client's progress notifications, or nowhere) and, when it offers one, its own model.
 #[async_trait::async_trait]
-pub trait Progress: Send + Sync {
+pub trait Caller: Send + Sync {
     async fn report(&self, step: u32, total: u32, message: String);
+    /// The client's model through MCP sampling, when the client declared that it samples.
+    fn sampler(&self) -> Option<&dyn Sampler> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -220,7 +226,7 @@ struct Run<'a> {
     dataset: Runtime,
     max_rows: i32,
     lang: Lang,
-    progress: &'a dyn Progress,
+    progress: &'a dyn Caller,
     blocks: std::sync::Mutex<Vec<Value>>,
 }
 
@@ -317,22 +323,43 @@ fn result_block(result: &QueryResult) -> Value {
     })
 }
 
-/// Who writes the SQL.
-enum Writer {
+/// Who answers: the built-in planner, or a model (a configured provider, or the asking client's
+/// own through sampling).
+enum Writer<'a> {
     Planner,
-    Model(Box<Model>),
+    Model(Box<dyn Complete + 'a>),
 }
 
-async fn writer_for(pipeline: &Pipeline, account_id: i64, dataset_id: i64) -> Result<(Writer, ModelRef), PipelineError> {
+impl Writer<'_> {
+    fn model(&self) -> Option<&dyn Complete> {
+        match self {
+            Writer::Model(m) => Some(m.as_ref()),
+            Writer::Planner => None,
+        }
+    }
+}
+
+async fn writer_for<'a>(pipeline: &Pipeline, account_id: i64, dataset_id: i64, caller: &'a dyn Caller) -> Result<(Writer<'a>, ModelRef), PipelineError> {
     let config = pipeline.db.dataset_model(account_id, dataset_id).await?;
+    let builtin = |id: i64, name: String| (Writer::Planner, ModelRef { id, name, provider: "builtin".into() });
     let config = match config {
         Some(c) if !c.is_builtin() => c,
         other => {
             let (id, name) = other.map(|c| (c.id, c.name)).unwrap_or((0, "Built-in planner".into()));
-            return Ok((Writer::Planner, ModelRef { id, name, provider: "builtin".into() }));
+            return Ok(builtin(id, name));
         }
     };
     let reference = ModelRef { id: config.id, name: config.name.clone(), provider: config.provider.clone() };
+    if config.provider == "sampling" {
+        return match (caller.sampler(), sampling::fallback(&config)) {
+            (Some(sampler), _) => Ok((Writer::Model(Box::new(ClientModel { config, sampler })), reference)),
+            (None, Fallback::Builtin) => Ok(builtin(0, format!("Built-in planner (\"{}\" needs a client that offers sampling)", config.name))),
+            (None, Fallback::None) => Err(PipelineError::Model(format!(
+                "The dataset is answered by your MCP client's own model (\"{}\"), and this client does not offer sampling: use a client that does, or ask your administrator for another model.",
+                config.name
+            ))),
+        };
+    }
     let name = config.name.clone();
     let model = Model::new(config, &pipeline.http, &pipeline.settings).map_err(|e| {
         PipelineError::Model(format!("The model configuration \"{name}\" cannot be used here: {e}. Ask your administrator to fix it."))
@@ -349,7 +376,7 @@ async fn begin(
     conversation_id: Option<i64>,
     text: &str,
     lang: Lang,
-    progress: &dyn Progress,
+    progress: &dyn Caller,
 ) -> Result<(Option<History>, i64, Choice), PipelineError> {
     Step::Dataset.report(progress, lang).await;
     require_role(&pipeline.db, account_id).await?;
@@ -359,14 +386,14 @@ async fn begin(
 }
 
 /// Answers a question.
-pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &dyn Progress) -> Result<Outcome, PipelineError> {
+pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dyn Caller) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset_id, choice) =
-        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.question, lang, progress).await?;
+        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.question, lang, caller).await?;
 
-    Step::Schema.report(progress, lang).await;
-    let (writer, model) = writer_for(pipeline, account_id, dataset_id).await?;
+    Step::Schema.report(caller, lang).await;
+    let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
     let semantics = Semantics::load(&pipeline.db, account_id, dataset_id).await?;
     // A model also sees the tables themselves, with the values of small columns.
     let ctx = match writer {
@@ -380,7 +407,7 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &
         max_rows: row_cap(request.max_rows, dataset.row_limit),
         dataset,
         lang,
-        progress,
+        progress: caller,
         blocks: Default::default(),
     };
     run.add("question", json!({ "text": request.question, "lang": lang }));
@@ -389,8 +416,8 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, progress: &
 
     run.report(Step::Sql).await;
     let worked = async {
-        let result = match (&writer, &ctx) {
-            (Writer::Model(m), Some(ctx)) => by_model(&run, ctx, &semantics, m, &turns, &mut answer).await?,
+        let result = match (writer.model(), &ctx) {
+            (Some(m), Some(ctx)) => by_model(&run, ctx, &semantics, m, &turns, &mut answer).await?,
             _ => by_planner(&run, &semantics, &turns, &mut answer).await?,
         };
         match result {
@@ -470,36 +497,67 @@ async fn by_planner(run: &Run<'_>, semantics: &Semantics, turns: &[Turn], answer
     run_planned(run, planned, "builtin", 1, answer).await
 }
 
-/// A model: its SQL, and when that fails, the error back to it for another try (a bounded number
-/// of times).
-async fn by_model(run: &Run<'_>, ctx: &Context, semantics: &Semantics, model: &Model, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
+/// A model: its answer (a semantic query the planner compiles, or SQL), and when that fails, the
+/// error back to it for another try (a bounded number of times). Either way the SQL takes the
+/// same guarded path.
+async fn by_model(run: &Run<'_>, ctx: &Context, semantics: &Semantics, model: &dyn Complete, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let system = prompt::sql_system(ctx, answer.lang, &today);
+    let system = prompt::sql_system(ctx, &semantics.model, answer.lang, &today);
+    let schema = prompt::answer_schema();
     let mut messages = prompt::sql_messages(turns, &answer.question);
     let tries = 1 + run.pipeline.settings.sql_retries as usize;
     for number in 1..=tries {
-        let reply = match model.complete(&system, &messages).await {
+        let reply = match model.complete(&system, &messages, Format::Json(&schema)).await {
             Ok(reply) => reply,
             Err(e) => {
-                let message = format!("The model \"{}\" did not answer: {e}.", model.config.name);
+                let message = format!("The model \"{}\" did not answer: {e}.", model.name());
                 run.add("error", json!({ "stage": "model", "message": message, "attempt": number }));
                 return Err(PipelineError::Model(format!("{message} Try again in a moment, or ask your administrator to check it.")));
             }
         };
-        match prompt::read_reply(&reply) {
+        let sql = match prompt::read_reply(&reply) {
             Reply::Cannot(reason) => {
                 let suggestions = semantic::suggestions(&semantics.model);
                 not_confident(run, answer, reason, suggestions).await?;
                 return Ok(None);
             }
-            Reply::Sql(sql) => match run.attempt(&sql, number, &model.label(), answer).await? {
-                Ok(result) => return Ok(Some(result)),
-                Err(error) => messages.extend(prompt::correction(&sql, &error)),
+            Reply::Sql(sql) => {
+                answer.semantic_query = None;
+                answer.interpretation = None;
+                sql
+            }
+            Reply::Semantic(query) => match builtin::compile(semantics, *query, answer.lang) {
+                Ok(Planned::Query { query, sql, interpretation }) => {
+                    answer.semantic_query = Some(*query);
+                    answer.interpretation = Some(interpretation);
+                    sql
+                }
+                Ok(_) => unreachable!("compiling a semantic query gives a query"),
+                Err(error) => {
+                    rejected(run, answer, number, &error);
+                    messages.extend(prompt::correction(&reply, &format!("the semantic query cannot be compiled: {error}")));
+                    continue;
+                }
             },
+            Reply::Invalid(error) => {
+                rejected(run, answer, number, &error);
+                messages.extend(prompt::correction(&reply, &error));
+                continue;
+            }
+        };
+        match run.attempt(&sql, number, &model.label(), answer).await? {
+            Ok(result) => return Ok(Some(result)),
+            Err(error) => messages.extend(prompt::correction(&reply, &error)),
         }
     }
     answer.status = Status::Failed;
     Ok(None)
+}
+
+/// Records an answer of a model that could not even be compiled to SQL.
+fn rejected(run: &Run<'_>, answer: &mut Answer, number: usize, error: &str) {
+    run.add("error", json!({ "stage": "semantic_query", "message": error, "attempt": number }));
+    answer.attempts.push(Attempt { sql: String::new(), error: Some(error.to_string()), stage: Some("semantic_query".into()) });
 }
 
 async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, suggestions: Vec<String>) -> Result<(), PipelineError> {
@@ -518,7 +576,7 @@ async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, sugge
 }
 
 /// The chart (and its image when asked for) and the analysis of a result, stored as blocks.
-async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, PipelineError> {
+async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, PipelineError> {
     run.report(Step::Chart).await;
     let chart = chart::choose(&result, &answer.question, &answer.question);
     run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null));
@@ -532,9 +590,9 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
 
     run.report(Step::Analysis).await;
     let (text, source) = match writer {
-        Writer::Model(model) => {
+        Writer::Model(model) if model.writes_analysis() => {
             let (system, messages) = prompt::analysis(&answer.question, answer.sql.as_deref().unwrap_or_default(), &result, run.lang);
-            match model.complete(&system, &messages).await {
+            match model.complete(&system, &messages, Format::Text).await {
                 Ok(text) => (text.trim().to_string(), "model"),
                 Err(e) => {
                     tracing::warn!(error = %e, "the model wrote no analysis; using the built-in one");
@@ -542,7 +600,7 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
                 }
             }
         }
-        Writer::Planner => (analysis::describe(&result, &chart, run.lang), "builtin"),
+        _ => (analysis::describe(&result, &chart, run.lang), "builtin"),
     };
     run.add("analysis", json!({ "text": text, "source": source }));
     answer.analysis = text;
@@ -553,7 +611,7 @@ async fn finish(run: &Run<'_>, writer: &Writer, result: QueryResult, return_imag
 
 /// Runs SQL the caller wrote: the same dataset resolution, check, executor, caps, blocks and
 /// chart as a question, with the built-in analysis.
-pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Progress) -> Result<Outcome, PipelineError> {
+pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Caller) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset_id, choice) =

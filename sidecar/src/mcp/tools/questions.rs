@@ -16,7 +16,9 @@ use crate::mcp::identity::Identity;
 use crate::mcp::pipeline::analysis::format_value;
 use crate::mcp::pipeline::dataset::Choice;
 use crate::mcp::pipeline::i18n::{Lang, t};
-use crate::mcp::pipeline::{self, Answer, Ask, Outcome, Progress, RunSql, Status};
+use crate::mcp::pipeline::providers::Message;
+use crate::mcp::pipeline::providers::sampling::Sampler;
+use crate::mcp::pipeline::{self, Answer, Ask, Caller, Outcome, RunSql, Status};
 use crate::mcp::server::QuarryServer;
 
 /// Longest question accepted, in characters.
@@ -78,20 +80,27 @@ pub struct RunSqlArgs {
     pub max_rows: Option<i64>,
 }
 
-/// Progress notifications to an MCP client, when its request carried a progress token.
-struct McpProgress {
+/// The MCP client behind a tool call: progress notifications when its request carried a progress
+/// token, and its own model when it declared the sampling capability.
+struct McpCaller {
     peer: Peer<RoleServer>,
     token: Option<ProgressToken>,
+    samples: bool,
 }
 
-impl McpProgress {
-    fn new(context: &RequestContext<RoleServer>) -> McpProgress {
-        McpProgress { peer: context.peer.clone(), token: context.meta.get_progress_token() }
+impl McpCaller {
+    fn new(context: &RequestContext<RoleServer>) -> McpCaller {
+        let samples = context.peer.peer_info().is_some_and(|info| info.capabilities.sampling.is_some());
+        McpCaller { peer: context.peer.clone(), token: context.meta.get_progress_token(), samples }
     }
 }
 
 #[async_trait::async_trait]
-impl Progress for McpProgress {
+impl Caller for McpCaller {
+    fn sampler(&self) -> Option<&dyn Sampler> {
+        self.samples.then_some(self as &dyn Sampler)
+    }
+
     async fn report(&self, step: u32, total: u32, message: String) {
         if let Some(token) = &self.token {
             let param = ProgressNotificationParam::new(token.clone(), f64::from(step)).with_total(f64::from(total)).with_message(message);
@@ -99,6 +108,42 @@ impl Progress for McpProgress {
                 tracing::debug!(error = %e, "a progress notification was not delivered");
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Sampler for McpCaller {
+    /// Asks the client for a completion (`sampling/createMessage`) on the stream of the tool call
+    /// that needs it, and reads the text of its reply.
+    #[allow(deprecated)]
+    async fn sample(&self, system: &str, messages: &[Message], max_tokens: u32, hint: Option<&str>) -> Result<String, String> {
+        use rmcp::model::{CreateMessageRequestParams, ModelHint, ModelPreferences, Role, SamplingMessage, SamplingMessageContentBlock};
+        let messages = messages
+            .iter()
+            .map(|m| match m.role {
+                pipeline::providers::Role::User => SamplingMessage::user_text(m.content.clone()),
+                pipeline::providers::Role::Assistant => SamplingMessage::assistant_text(m.content.clone()),
+            })
+            .collect();
+        let mut params = CreateMessageRequestParams::new(messages, max_tokens).with_system_prompt(system);
+        if let Some(hint) = hint {
+            params = params.with_model_preferences(ModelPreferences::new().with_hints(vec![ModelHint::new(hint)]));
+        }
+        let result = self.peer.create_message(params).await.map_err(|e| format!("the client's model did not answer ({e})"))?;
+        if result.message.role != Role::Assistant {
+            return Err("the client's reply was not the assistant's".into());
+        }
+        let text: String = result
+            .message
+            .content
+            .into_vec()
+            .into_iter()
+            .filter_map(|block| match block {
+                SamplingMessageContentBlock::Text(t) => Some(t.text),
+                _ => None,
+            })
+            .collect();
+        Ok(text)
     }
 }
 
@@ -214,7 +259,7 @@ impl QuarryServer {
         context: RequestContext<RoleServer>,
         Parameters(a): Parameters<RunQueryArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let progress = McpProgress::new(&context);
+        let progress = McpCaller::new(&context);
         Ok(run(&self.db, "run_query", &identity, args(&a), async {
             let question = a.question.trim();
             if question.is_empty() || question.chars().count() > MAX_QUESTION {
@@ -247,7 +292,7 @@ impl QuarryServer {
         context: RequestContext<RoleServer>,
         Parameters(a): Parameters<RunSqlArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let progress = McpProgress::new(&context);
+        let progress = McpCaller::new(&context);
         Ok(run(&self.db, "run_sql", &identity, args(&a), async {
             if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
                 return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));

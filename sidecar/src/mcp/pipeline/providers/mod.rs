@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod openai;
 pub mod prompt;
+pub mod sampling;
 
 use std::time::Duration;
 
@@ -44,6 +45,31 @@ impl Message {
 
     pub fn assistant(content: impl Into<String>) -> Message {
         Message { role: Role::Assistant, content: content.into() }
+    }
+}
+
+/// The shape a reply must have.
+#[derive(Debug, Clone, Copy)]
+pub enum Format<'a> {
+    /// Free text (an analysis).
+    Text,
+    /// A JSON object valid against this schema, through the provider's structured outputs where
+    /// it has them (OpenAI's `response_format`, Anthropic's forced tool), else asked for in words.
+    Json(&'a Value),
+}
+
+/// Something that completes a conversation: a configured provider, or the asking client's own
+/// model through MCP sampling.
+#[async_trait::async_trait]
+pub trait Complete: Send + Sync {
+    async fn complete(&self, system: &str, messages: &[Message], format: Format<'_>) -> Result<String, ProviderError>;
+    /// How the model is named in blocks and messages.
+    fn label(&self) -> String;
+    /// The configuration's name, for messages.
+    fn name(&self) -> &str;
+    /// Whether it also writes the analysis of a result (else the built-in one is used).
+    fn writes_analysis(&self) -> bool {
+        true
     }
 }
 
@@ -118,16 +144,10 @@ impl Model {
         self.config.options.get("max_tokens").and_then(Value::as_u64)
     }
 
-    /// The model's reply to a system prompt and a conversation.
-    pub async fn complete(&self, system: &str, messages: &[Message]) -> Result<String, ProviderError> {
-        let reply = match self.config.provider.as_str() {
-            "anthropic" => anthropic::complete(self, system, messages).await?,
-            _ => openai::complete(self, system, messages).await?,
-        };
-        if reply.trim().is_empty() {
-            return Err(ProviderError::Failed("the model replied with nothing".into()));
-        }
-        Ok(reply)
+    /// Whether to ask the provider for structured outputs (`options.structured_outputs`, on by
+    /// default; some local servers do not have them).
+    fn structured(&self) -> bool {
+        self.config.options.get("structured_outputs").and_then(Value::as_bool).unwrap_or(true)
     }
 
     /// POSTs JSON and returns the JSON reply, retrying what is worth retrying.
@@ -177,6 +197,33 @@ impl Model {
         }
         let tries = if self.retries == 0 { String::new() } else { format!(" (tried {} times)", self.retries + 1) };
         Err(ProviderError::Failed(format!("{last}{tries}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl Complete for Model {
+    /// The model's reply to a system prompt and a conversation.
+    async fn complete(&self, system: &str, messages: &[Message], format: Format<'_>) -> Result<String, ProviderError> {
+        let schema = match format {
+            Format::Json(schema) if self.structured() => Some(schema),
+            _ => None,
+        };
+        let reply = match self.config.provider.as_str() {
+            "anthropic" => anthropic::complete(self, system, messages, schema).await?,
+            _ => openai::complete(self, system, messages, schema).await?,
+        };
+        if reply.trim().is_empty() {
+            return Err(ProviderError::Failed("the model replied with nothing".into()));
+        }
+        Ok(reply)
+    }
+
+    fn label(&self) -> String {
+        Model::label(self)
+    }
+
+    fn name(&self) -> &str {
+        &self.config.name
     }
 }
 
