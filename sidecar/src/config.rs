@@ -67,6 +67,10 @@ pub struct QuestionsConfig {
     /// The TrueType font chart images are drawn with (`QUARRY_CHART_FONT`; by default DejaVu Sans
     /// where Debian, Ubuntu, Fedora or Arch put it).
     pub chart_font: Option<std::path::PathBuf>,
+    /// How long the values of a dataset's dimensions, read under an account's role, are kept in
+    /// memory for that account's next questions (`QUARRY_VALUES_TTL`, seconds, default 60; 0
+    /// reads them for every question).
+    pub values_ttl: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +175,7 @@ impl Config {
                 model_timeout: Duration::from_millis(number(&get, "QUARRY_MODEL_TIMEOUT_MS", 60_000, 1000..=600_000)? as u64),
                 model_retries: number(&get, "QUARRY_MODEL_RETRIES", 2, 0..=5)? as u32,
                 chart_font: get("QUARRY_CHART_FONT").filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from),
+                values_ttl: Duration::from_secs(number(&get, "QUARRY_VALUES_TTL", 60, 0..=86_400)? as u64),
             },
             log_format: match get("QUARRY_LOG_FORMAT").as_deref().unwrap_or("json") {
                 "json" => LogFormat::Json,

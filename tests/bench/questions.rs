@@ -83,8 +83,72 @@ fn read_pgbench_logs(dir: &Path) -> Vec<Duration> {
     out
 }
 
+/// The built-in planner's own time per question, in process: the dataset's model made ready and
+/// the question planned and compiled, for every question of the suites (`tests/questions`).
+async fn planner_time() {
+    use quarry_sidecar::db::semantic::{DimensionValue, QuestionModel};
+    use quarry_sidecar::mcp::pipeline::builtin::{self, Semantics};
+    use quarry_sidecar::mcp::pipeline::i18n::Lang;
+
+    #[derive(serde::Deserialize)]
+    struct Suite {
+        dataset: String,
+        #[serde(rename = "case")]
+        cases: Vec<Case>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Case {
+        ask: String,
+    }
+
+    let admin = connect(&admin_conninfo()).await;
+    let today = chrono::Utc::now().date_naive();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("questions");
+    let mut times = Vec::new();
+    for (file, email) in [("retail.toml", "demo@quarry.local"), ("billing.toml", "billing@quarry.local")] {
+        let suite: Suite = toml::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+        let row = admin
+            .query_one(
+                "SELECT quarry.question_model(a.id, d.id), quarry.dimension_values(a.id, d.id)::jsonb
+                   FROM quarry.accounts a, quarry.datasets d WHERE a.email = $1 AND d.name = $2",
+                &[&email, &suite.dataset],
+            )
+            .await
+            .unwrap();
+        let source: QuestionModel = serde_json::from_value(row.get(0)).unwrap();
+        let values: Value = row.get(1);
+        let rows: Vec<DimensionValue> = values["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| Some(DimensionValue { table: r[0].as_str()?.into(), dimension: r[1].as_str()?.into(), value: r[2].as_str()?.into() }))
+            .collect();
+        for case in &suite.cases {
+            // Warm once, then time five runs of the whole in-process step.
+            for round in 0..6 {
+                let started = std::time::Instant::now();
+                let semantics = Semantics::new(source.clone(), &rows);
+                let planned = builtin::plan(&semantics, &case.ask, builtin::Earlier::None, Lang::of_text(&case.ask), today);
+                std::hint::black_box(&planned);
+                if round > 0 {
+                    times.push(started.elapsed());
+                }
+            }
+        }
+    }
+    times.sort();
+    let pick = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+    println!();
+    println!("The built-in planner's own time (model made ready, question read, SQL compiled; in process, no SQL run),");
+    println!("over the {} questions of the suites, 5 runs each:", times.len() / 5);
+    println!("  p50 {}   p90 {}   p99 {}   max {}   (goal: p50 within 5 ms: {:.1}% of it)",
+        ms(pick(0.5)), ms(pick(0.9)), ms(pick(0.99)), ms(pick(1.0)), pick(0.5).as_secs_f64() * 1000.0 / 5.0 * 100.0);
+}
+
 #[tokio::main]
 async fn main() {
+    planner_time().await;
+
     let sidecar = Sidecar::start_with(&[("QUARRY_LOG", "warn,quarry_sidecar::server=info"), ("QUARRY_DB_POOL_SIZE", "32")]).await;
     let (_, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
     let (tokens, _) = tokens_for(&sidecar.base_url, &email, &password, None).await;

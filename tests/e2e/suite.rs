@@ -1,21 +1,24 @@
 //! The question suites (`tests/questions/*.toml`): hundreds of questions about the two demo
-//! datasets, in English, Chinese and Korean, each with ground-truth SQL written by hand, asked of
-//! the built-in planner. Both the planner's SQL and the ground truth run through
-//! `quarry.execute_for` as the same account, and the answers are compared as
-//! `tests/questions/README.md` says. Prints accuracy by kind and language, and every miss.
+//! datasets, in English, Chinese and Korean, each with ground-truth SQL written by hand, asked
+//! through `run_query` of a real sidecar by an account of the suite's role (follow-ups in one
+//! conversation). The ground truth runs through `quarry.execute_for` as the same account, and the
+//! answers are compared as `tests/questions/README.md` says. Prints accuracy by kind and
+//! language, and every miss.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::Utc;
-use quarry_e2e::admin;
-use quarry_sidecar::mcp::pipeline::semantic::{self, Document, Model, Query, Values};
+use quarry_e2e::mcp::Mcp;
+use quarry_e2e::oauth::tokens_for;
+use quarry_e2e::{Sidecar, account, admin};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[derive(Debug, Deserialize)]
 struct Suite {
     dataset: String,
+    /// The database role the questions are asked (and the ground truth run) as.
+    role: String,
     #[serde(rename = "case")]
     cases: Vec<Case>,
 }
@@ -149,42 +152,52 @@ fn rows_of(result: &Value) -> Vec<Vec<Cell>> {
     result["rows"].as_array().map(|rows| rows.iter().map(|r| r.as_array().unwrap().iter().map(cell).collect()).collect()).unwrap_or_default()
 }
 
-struct Dataset {
+/// One suite's dataset, and a session of an account of the suite's role that can ask about it.
+struct Asker {
     account: i64,
     dataset: i64,
-    model: Model,
-    values: Values,
+    mcp: Mcp,
 }
 
-async fn dataset(admin: &tokio_postgres::Client, account_email: &str, name: &str) -> Dataset {
-    let account: i64 = admin.query_one("SELECT quarry.account_id($1)", &[&account_email]).await.unwrap().get(0);
-    let dataset: i64 = admin
-        .query_one("SELECT d.id FROM quarry.datasets d WHERE d.name = $1", &[&name])
+async fn asker(sidecar: &Sidecar, admin: &tokio_postgres::Client, suite: &Suite) -> Asker {
+    let (dataset, team): (i64, String) = admin
+        .query_one("SELECT d.id, t.name FROM quarry.datasets d JOIN quarry.teams t ON t.id = d.team_id WHERE d.name = $1", &[&suite.dataset])
         .await
-        .unwrap()
-        .get(0);
-    let qm: Value = admin.query_one("SELECT quarry.question_model($1, $2)", &[&account, &dataset]).await.unwrap().get(0);
-    let model = Model::new(serde_json::from_value::<Document>(qm["model"].clone()).unwrap());
-    let values_json: Value = admin.query_one("SELECT quarry.dimension_values($1, $2)::jsonb", &[&account, &dataset]).await.unwrap().get(0);
-    let mut values = Values::new();
-    for row in values_json["rows"].as_array().unwrap() {
-        let (t, d, v) = (row[0].as_str().unwrap(), row[1].as_str().unwrap(), row[2].as_str().unwrap());
-        if let Some(ti) = model.table(t)
-            && let Some(di) = model.tables()[ti].dimensions.iter().position(|x| x.name == d)
-        {
-            values.entry((ti, di)).or_default().push(v.to_string());
-        }
-    }
-    values.retain(|_, v| v.len() <= 100);
-    Dataset { account, dataset, model, values }
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    let (account, email, password) = account(Some(&suite.role), &[&team]).await;
+    let (tokens, _) = tokens_for(&sidecar.base_url, &email, &password, None).await;
+    let mut mcp = Mcp::new(&sidecar.url("/mcp"), tokens["access_token"].as_str());
+    mcp.initialize().await;
+    Asker { account, dataset, mcp }
 }
 
-async fn run(admin: &tokio_postgres::Client, d: &Dataset, sql: &str) -> Result<Value, String> {
+async fn run(admin: &tokio_postgres::Client, a: &Asker, sql: &str) -> Result<Value, String> {
     admin
-        .query_one("SELECT quarry.execute_for($1, $2, $3, 10000, 33554432, 60000)::jsonb", &[&d.account, &d.dataset, &sql])
+        .query_one("SELECT quarry.execute_for($1, $2, $3, 10000, 33554432, 60000)::jsonb", &[&a.account, &a.dataset, &sql])
         .await
         .map(|r| r.get(0))
         .map_err(|e| e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()))
+}
+
+/// Asks a case through run_query, its earlier questions first in the same conversation; returns
+/// the last answer's structured content.
+async fn ask(a: &mut Asker, case: &Case) -> Value {
+    let mut conversation: Option<Value> = None;
+    for question in case.before.iter().chain(std::iter::once(&case.ask)) {
+        let mut arguments = json!({ "question": question, "dataset_id": a.dataset });
+        if let Some(c) = &conversation {
+            arguments["conversation_id"] = c.clone();
+        }
+        let result = a.mcp.call("run_query", arguments).await;
+        let answer = result["structuredContent"].clone();
+        assert!(answer.is_object(), "{}: no structured answer: {result}", case.id);
+        conversation = Some(answer["conversation_id"].clone());
+        if question == &case.ask {
+            return answer;
+        }
+    }
+    unreachable!()
 }
 
 /// The share of the suites answered right when this floor was last raised.
@@ -193,43 +206,37 @@ const REACHED: f64 = 0.85;
 #[tokio::test]
 async fn question_suites() {
     let admin = admin().await;
+    let sidecar = Sidecar::start().await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("questions");
-    let today = Utc::now().date_naive();
     let mut tally: BTreeMap<(String, String), [u32; 3]> = BTreeMap::new();
     let mut by_lang: BTreeMap<String, [u32; 3]> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut wrong = Vec::new();
-    for (file, account) in [("retail.toml", "demo@quarry.local"), ("billing.toml", "billing@quarry.local")] {
+    for file in ["retail.toml", "billing.toml"] {
         let suite: Suite = toml::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
-        let d = dataset(&admin, account, &suite.dataset).await;
+        let mut a = asker(&sidecar, &admin, &suite).await;
         for case in &suite.cases {
-            let mut previous: Option<Query> = None;
-            let mut chain_ok = true;
-            for b in &case.before {
-                match semantic::plan(b, &d.model, &d.values, previous.as_ref(), today) {
-                    Ok(p) => previous = Some(p.query),
-                    Err(_) => chain_ok = false,
-                }
-            }
-            let planned = if chain_ok { semantic::plan(&case.ask, &d.model, &d.values, previous.as_ref(), today) } else { Err(semantic::Refusal::NoMeasure) };
-            let (verdict, note) = match (&planned, case.refuse) {
-                (Err(_), true) => (Verdict::Right, String::new()),
-                (Ok(p), true) => (Verdict::Wrong, format!("answered a question to refuse:\n{}", p.compiled.sql)),
-                (Err(e), false) => (Verdict::Refused, format!("{e:?}")),
-                (Ok(p), false) => {
-                    let truth = run(&admin, &d, case.sql.as_deref().unwrap()).await.unwrap_or_else(|e| panic!("{}: ground truth failed: {e}", case.id));
-                    match run(&admin, &d, &p.compiled.sql).await {
-                        Err(e) => (Verdict::Refused, format!("the SQL failed: {e}\n{}", p.compiled.sql)),
-                        Ok(answer) if matches(&rows_of(&truth), &rows_of(&answer), case.ordered) => (Verdict::Right, String::new()),
-                        Ok(answer) => (
+            let answer = ask(&mut a, case).await;
+            let answered = answer["status"] == "answered";
+            let sql = answer["sql"].as_str().unwrap_or_default().to_string();
+            let (verdict, note) = match (answered, case.refuse) {
+                (false, true) => (Verdict::Right, String::new()),
+                (true, true) => (Verdict::Wrong, format!("answered a question to refuse:\n{sql}")),
+                (false, false) => (Verdict::Refused, format!("{} {}", answer["status"], answer["analysis"])),
+                (true, false) => {
+                    let truth = run(&admin, &a, case.sql.as_deref().unwrap()).await.unwrap_or_else(|e| panic!("{}: ground truth failed: {e}", case.id));
+                    // The rows the answer showed (at most the row cap) against all of the truth's.
+                    if matches(&rows_of(&truth), &rows_of(&answer["result"]), case.ordered) {
+                        (Verdict::Right, String::new())
+                    } else {
+                        (
                             Verdict::Wrong,
                             format!(
-                                "{}\n  truth:  {}\n  answer: {}",
-                                p.compiled.sql,
+                                "{sql}\n  truth:  {}\n  answer: {}",
                                 truncate(&truth["rows"].to_string()),
-                                truncate(&answer["rows"].to_string())
+                                truncate(&answer["result"]["rows"].to_string())
                             ),
-                        ),
+                        )
                     }
                 }
             };

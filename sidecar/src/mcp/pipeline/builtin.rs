@@ -4,6 +4,9 @@
 //! conversation's previous one) and compiled to SQL, with its interpretation in the asker's
 //! language. What it cannot answer reliably it refuses, with the reason and suggestions.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::NaiveDate;
 
 use super::i18n::{Lang, t};
@@ -16,6 +19,46 @@ use super::PipelineError;
 use crate::db::Db;
 use crate::db::semantic::{DimensionValue, QuestionModel, VerifiedQuery};
 
+/// The values of datasets' dimensions as accounts see them, kept for a while: reading them means
+/// a DISTINCT over every listed column, which costs more than planning. Keyed by account and
+/// dataset, because row-level security may depend on the account and not only its role. A
+/// cache, not state: losing it costs time only.
+#[derive(Default)]
+pub struct ValuesCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(i64, i64), (std::time::Instant, Arc<Vec<DimensionValue>>)>>,
+}
+
+/// Entries the cache keeps at most; the oldest go first.
+const CACHED_VALUE_SETS: usize = 1000;
+
+impl ValuesCache {
+    async fn get(&self, db: &Db, account_id: i64, dataset_id: i64, ttl: Duration) -> Result<Arc<Vec<DimensionValue>>, PipelineError> {
+        let key = (account_id, dataset_id);
+        if !ttl.is_zero()
+            && let Some((at, rows)) = self.lock().get(&key)
+            && at.elapsed() < ttl
+        {
+            return Ok(rows.clone());
+        }
+        let rows = Arc::new(db.dimension_values(account_id, dataset_id).await?);
+        if !ttl.is_zero() {
+            let mut entries = self.lock();
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.len() >= CACHED_VALUE_SETS
+                && let Some(oldest) = entries.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| *k)
+            {
+                entries.remove(&oldest);
+            }
+            entries.insert(key, (std::time::Instant::now(), rows.clone()));
+        }
+        Ok(rows)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(i64, i64), (std::time::Instant, Arc<Vec<DimensionValue>>)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// A dataset's model, ready for questions.
 pub struct Semantics {
     pub model: Model,
@@ -24,10 +67,10 @@ pub struct Semantics {
 }
 
 impl Semantics {
-    /// Reads the model and the dimension values the asker may see.
-    pub async fn load(db: &Db, account_id: i64, dataset_id: i64) -> Result<Semantics, PipelineError> {
+    /// Reads the model and the dimension values the asker may see (kept for `ttl` in `cache`).
+    pub async fn load(db: &Db, cache: &ValuesCache, ttl: Duration, account_id: i64, dataset_id: i64) -> Result<Semantics, PipelineError> {
         let source = db.question_model(account_id, dataset_id).await?;
-        let rows = db.dimension_values(account_id, dataset_id).await?;
+        let rows = cache.get(db, account_id, dataset_id, ttl).await?;
         Ok(Semantics::new(source, &rows))
     }
 
@@ -72,8 +115,30 @@ pub fn language(lang: Lang) -> Language {
     }
 }
 
-/// Plans a question, continuing `previous` when the question follows up on it.
-pub fn plan(s: &Semantics, question: &str, previous: Option<&Query>, lang: Lang, today: NaiveDate) -> Planned {
+/// Where a question stands in its conversation.
+#[derive(Debug, Clone, Copy)]
+pub enum Earlier<'a> {
+    /// A new conversation.
+    None,
+    /// The conversation's latest question was answered with this semantic query.
+    Answered(&'a Query),
+    /// The latest question was not answered from the semantic model (refused, or SQL).
+    Unanswered,
+}
+
+/// Plans a question, continuing the conversation's latest query when the question follows up on it.
+pub fn plan(s: &Semantics, question: &str, earlier: Earlier<'_>, lang: Lang, today: NaiveDate) -> Planned {
+    let previous = match earlier {
+        Earlier::Answered(q) => Some(q),
+        _ => None,
+    };
+    // "Only enterprise again" after a question that got no answer: answering it alone would
+    // answer something else than what was meant.
+    if matches!(earlier, Earlier::Unanswered) && semantic::follows_up(question, &s.model, &s.values, today) {
+        let why = t(lang, "cannot", &[("reason", "it follows up on the previous question, which was not answered; ask it in full")]);
+        let reason = t(lang, "not_confident", &[("dataset", &s.source.runtime.name), ("reason", &why)]);
+        return Planned::Refused { reason, suggestions: semantic::suggestions(&s.model) };
+    }
     if previous.is_none()
         && let Some(v) = verified(&s.source.model.verified_queries, question)
     {

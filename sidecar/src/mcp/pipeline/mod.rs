@@ -17,6 +17,7 @@ pub mod providers;
 pub mod render;
 pub mod semantic;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use schemars::JsonSchema;
@@ -56,6 +57,8 @@ pub struct Pipeline {
     pub http: reqwest::Client,
     /// The font chart images are drawn with; without one, answers come without images.
     pub chart_font: Option<ab_glyph::FontArc>,
+    /// Dimension values recently read for an account (see [`builtin::ValuesCache`]).
+    pub values: Arc<builtin::ValuesCache>,
 }
 
 impl Pipeline {
@@ -68,7 +71,7 @@ impl Pipeline {
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         let chart_font = render::load_font(settings.chart_font.as_deref())?;
-        Ok(Pipeline { db, executor, settings, http, chart_font })
+        Ok(Pipeline { db, executor, settings, http, chart_font, values: Default::default() })
     }
 }
 
@@ -394,7 +397,7 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
 
     Step::Schema.report(caller, lang).await;
     let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
-    let semantics = Semantics::load(&pipeline.db, account_id, dataset_id).await?;
+    let semantics = Semantics::load(&pipeline.db, &pipeline.values, pipeline.settings.values_ttl, account_id, dataset_id).await?;
     // A model also sees the tables themselves, with the values of small columns.
     let ctx = match writer {
         Writer::Model(_) => Some(context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, |_| true).await?),
@@ -458,9 +461,10 @@ impl Answer {
     }
 }
 
-/// The semantic query of the conversation's latest answer that had one: what a follow-up changes.
+/// The semantic query of the conversation's latest question, if it was answered with one: what
+/// a follow-up changes.
 fn previous_query(turns: &[Turn]) -> Option<Query> {
-    turns.iter().rev().find_map(|t| t.semantic_query.clone()).and_then(|v| serde_json::from_value(v).ok())
+    turns.last().and_then(|t| t.semantic_query.clone()).and_then(|v| serde_json::from_value(v).ok())
 }
 
 /// Runs what the built-in planner (or a model's semantic query) came to: its SQL, once (the
@@ -493,7 +497,13 @@ async fn run_planned(run: &Run<'_>, planned: Planned, writer: &str, number: usiz
 /// The built-in planner over the dataset's semantic model.
 async fn by_planner(run: &Run<'_>, semantics: &Semantics, turns: &[Turn], answer: &mut Answer) -> Result<Option<QueryResult>, PipelineError> {
     let today = chrono::Utc::now().date_naive();
-    let planned = builtin::plan(semantics, &answer.question, previous_query(turns).as_ref(), answer.lang, today);
+    let previous = previous_query(turns);
+    let earlier = match (&previous, turns.is_empty()) {
+        (Some(q), _) => builtin::Earlier::Answered(q),
+        (None, true) => builtin::Earlier::None,
+        (None, false) => builtin::Earlier::Unanswered,
+    };
+    let planned = builtin::plan(semantics, &answer.question, earlier, answer.lang, today);
     run_planned(run, planned, "builtin", 1, answer).await
 }
 

@@ -94,7 +94,7 @@ const KO: &[(&str, &str)] = &[
     // Question words and requests
     ("몇", "how many"), ("얼마", "how much"), ("얼마나", "how much"), ("무엇", "what"), ("뭐", "what"), ("어디", "which"),
     ("어느", "which"), ("어떤", "which"), ("누구", "who"), ("보여줘", ""), ("보여주세요", ""), ("알려줘", ""), ("알려주세요", ""),
-    ("뽑아줘", ""), ("보여", ""), ("알려", ""), ("줘", ""), ("주세요", ""), ("해줘", ""), ("다시", ""), ("비교해줘", "compare"),
+    ("뽑아줘", ""), ("보여", ""), ("알려", ""), ("줘", ""), ("주세요", ""), ("해줘", ""), ("다시", "again"), ("비교해줘", "compare"),
     ("계산", ""), ("목록", "list"), ("리스트", "list"),
     // Aggregates and ranking
     ("평균", "average"), ("합계", "total"), ("총", "total"), ("총액", "total"), ("전체", "all"), ("모든", "all"), ("최고", "highest"),
@@ -270,11 +270,17 @@ impl Foreign {
         if rest.is_empty() {
             return end;
         }
-        // A particle only if it ends the word (or another phrase follows it).
+        // A particle only if it ends the word (or another phrase follows it); "만" (only) and
+        // "도" (also) say something a follow-up needs.
         for particle in KO_PARTICLES {
             if let Some(after) = rest.strip_prefix(particle) {
                 let next = end + particle.chars().count();
                 if after.is_empty() || self.longest_at(chars, next).is_some() {
+                    match *particle {
+                        "만" => out.push(Token::word("only")),
+                        "도" => out.push(Token::word("also")),
+                        _ => {}
+                    }
                     return next;
                 }
             }

@@ -56,6 +56,13 @@ pub fn plan(question: &str, model: &Model, values: &Values, previous: Option<&Qu
     Ok(Plan { query, compiled })
 }
 
+/// Whether a question leans on an earlier one ("and by category?", "only web", "same for last
+/// year"), which it cannot do when the earlier one was not answered.
+pub fn follows_up(question: &str, model: &Model, values: &Values, today: NaiveDate) -> bool {
+    let vocabulary = Vocabulary::new(model, values);
+    is_follow_up(&read::scan(question, model, &vocabulary, today))
+}
+
 /// Compiles a semantic query a model wrote (after checking it names only the model's items).
 pub fn plan_query(model: &Model, query: Query) -> Result<Plan, Refusal> {
     let compiled = compile(model, &query).map_err(Refusal::Cannot)?;
@@ -66,7 +73,7 @@ pub fn plan_query(model: &Model, query: Query) -> Result<Plan, Refusal> {
 /// "same for last year", "top 10 instead").
 fn is_follow_up(r: &read::Reading) -> bool {
     let starts_with_and = r.tokens.first().is_some_and(|t| matches!(t.text.as_str(), "and" | "also" | "now" | "then" | "same" | "but"));
-    let refers = r.tokens.iter().any(|t| matches!(t.text.as_str(), "it" | "that" | "those" | "them" | "these" | "same" | "instead"));
+    let refers = r.tokens.iter().any(|t| matches!(t.text.as_str(), "it" | "that" | "those" | "them" | "these" | "same" | "instead" | "again"));
     starts_with_and
         || refers
         || r.mentions.iter().any(|m| matches!(m.func(), Some(Func::WhatAbout | Func::Only | Func::Instead | Func::Also)))

@@ -372,6 +372,8 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
             || matches!(target, Target::Value(..) | Target::Filter(..)) && matches!(after, Some(Func::Not | Func::Never)) && is_cjk_question(r);
         match target {
             Target::Value(t, d, v) => match values.iter_mut().find(|(vt, vd, _, n)| vt == t && vd == d && *n == negated) {
+                // "기업(enterprise)": one value named twice.
+                Some(entry) if entry.2.contains(v) => {}
                 Some(entry) => entry.2.push(v.clone()),
                 None => values.push((*t, *d, vec![v.clone()], negated)),
             },
