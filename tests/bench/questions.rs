@@ -7,9 +7,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use quarry_e2e::bench::{RUN_FOR, Stats, measure, ms, work};
+use quarry_e2e::bench::{RUN_FOR, measure, ms, pgbench, work};
 use quarry_e2e::mcp::Mcp;
 use quarry_e2e::oauth::tokens_for;
 use quarry_e2e::{Sidecar, account, admin_conninfo, connect, required_env};
@@ -45,42 +44,6 @@ async fn direct_worker(role: &'static str, sql: String, serial: bool) -> quarry_
                 .unwrap();
         }
     })
-}
-
-/// pgbench running `sql` with `clients` connections for RUN_FOR; latencies from its per-transaction log.
-fn pgbench(sql: &str, clients: usize) -> Stats {
-    let dir = std::env::temp_dir().join(format!("quarry-pgbench-{}-{clients}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("script.sql");
-    std::fs::write(&script, format!("{sql};\n")).unwrap();
-    let conninfo = admin_conninfo();
-    let output = std::process::Command::new(required_env("QUARRY_BENCH_PGBENCH"))
-        .args(["-n", "-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &RUN_FOR.as_secs().to_string()])
-        .args(["-f", script.to_str().unwrap(), "-l", "--log-prefix", dir.join("log").to_str().unwrap(), &conninfo])
-        .output()
-        .expect("run pgbench");
-    assert!(output.status.success(), "pgbench: {}", String::from_utf8_lossy(&output.stderr));
-    let latencies = read_pgbench_logs(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    Stats::from_latencies(latencies, RUN_FOR)
-}
-
-/// Per-transaction latencies (the third field, in microseconds) from pgbench's log files.
-fn read_pgbench_logs(dir: &Path) -> Vec<Duration> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.file_name().unwrap().to_string_lossy().starts_with("log") {
-            continue;
-        }
-        for line in std::fs::read_to_string(&path).unwrap().lines() {
-            if let Some(us) = line.split_whitespace().nth(2).and_then(|f| f.parse::<u64>().ok()) {
-                out.push(Duration::from_micros(us));
-            }
-        }
-    }
-    out
 }
 
 /// The built-in planner's own time per question, in process: the dataset's model made ready and
@@ -186,7 +149,7 @@ async fn main() {
     for (name, sql) in [("SELECT 1", "SELECT 1"), ("aggregate", aggregate)] {
         for concurrency in [1usize, 16] {
             let quarry = measure(concurrency, || tool_worker(url.clone(), token.clone(), "run_sql", json!({ "sql": sql }))).await;
-            let bench = tokio::task::spawn_blocking(move || pgbench(sql, concurrency)).await.unwrap();
+            let bench = pgbench(&required_env("QUARRY_BENCH_PGBENCH"), &admin_conninfo(), sql, concurrency).await;
             println!(
                 "{name:<10} {concurrency:>4} | {:>9.0} {:>9} {:>9} | {:>9.0} {:>9} {:>9} | {:>8.1}×",
                 quarry.rps, ms(quarry.p50), ms(quarry.p99), bench.rps, ms(bench.p50), ms(bench.p99),

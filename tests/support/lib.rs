@@ -128,6 +128,11 @@ impl Sidecar {
         format!("{}{}", self.base_url, path)
     }
 
+    /// The process id, for reading what the process spends (CPU time, memory) in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// Log entries so far (JSON objects).
     pub fn logs(&self) -> Vec<Value> {
         self.logs.lock().unwrap().clone()
