@@ -100,7 +100,7 @@ SELECT quarry.set_measure(:billing, 'invoices', 'gross revenue', 'sum(invoices.a
     unit => 'USD', format => 'currency', time_dimension => 'invoices.paid_at');
 SELECT quarry.set_measure(:billing, 'invoices', 'billings', 'sum(invoices.amount)',
     filter => $$invoices.status IN ('open', 'paid', 'uncollectible')$$,
-    synonyms => ARRAY['invoiced amount', 'amount billed', 'billed amount', 'bookings', 'amount invoiced', '开票金额', '청구 금액'],
+    synonyms => ARRAY['invoiced amount', 'amount billed', 'billed amount', 'bookings', 'amount invoiced', 'bill', '开票金额', '청구 금액'],
     description => 'amounts of invoices sent (open, paid or uncollectible), by issue date', unit => 'USD', format => 'currency',
     time_dimension => 'invoices.issued_on');
 SELECT quarry.set_measure(:billing, 'invoices', 'outstanding balance', 'sum(invoices.amount)', filter => $$invoices.status = 'open'$$,

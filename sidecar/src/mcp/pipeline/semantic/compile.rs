@@ -438,6 +438,8 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
         }
     }
     needed.insert(base);
+    // On another base, the measure's own table is reached by a join like the rest.
+    needed.insert(measure_table);
     let from = from_clause(model, base, &needed)?;
     let mut value = aggregate(model, &measure)?;
     if let Some(e) = per_entity {
@@ -471,6 +473,11 @@ pub fn compile(model: &Model, q: &Query) -> Result<Compiled, CompileError> {
         _ => None,
     };
 
+    // A percentage or a change of periods is one figure here: asked by groups or over time, it
+    // is refused rather than answered without them.
+    if matches!(q.form, Form::Percentage { .. } | Form::Change { .. }) && (!groups.is_empty() || q.time_grain.is_some()) {
+        return Err("a percentage or a change between periods is answered for the whole, not by groups or over time".into());
+    }
     match &q.form {
         Form::Percentage { .. } => {
             let condition = percentage_condition.expect("set for a percentage");

@@ -35,7 +35,7 @@ const ZH: &[(&str, &str)] = &[
     ("多大比例", "what percentage"), ("份额", "share"), ("不同", "distinct"), ("不重复", "distinct"), ("独立", "distinct"),
     ("种", "kinds"), ("增长", "growth"), ("增长率", "growth"), ("环比", "compared with previous period"),
     ("同比", "compared with same period last year"), ("相比", "compared with"), ("比较", "compare"), ("对比", "compare"),
-    ("怎么样", ""), ("如何", ""), ("同期", "same period"), ("超过", "over"), ("大于", "over"), ("高于", "over"), ("以上", "or more"),
+    ("怎么样", ""), ("如何", ""), ("同期", "same period"), ("同月", "same month"), ("同季度", "same quarter"), ("超过", "over"), ("大于", "over"), ("高于", "over"), ("以上", "or more"),
     ("低于", "under"), ("小于", "under"), ("不到", "under"), ("以下", "or less"), ("之间", "between"), ("没有", "no"), ("从未", "never"),
     ("从来没有", "never"), ("从没", "never"), ("不是", "not"), ("不", "not"), ("未", "not"), ("除了", "except"), ("以外", ""),
     // Grouping
@@ -119,7 +119,7 @@ const KO: &[(&str, &str)] = &[
     ("까지", "to"), ("일", "days"), ("일간", "days"), ("주", "weeks"), ("주간", "weeks"), ("개월", "months"), ("달", "month"),
     ("월", "month"), ("분기", "quarter"), ("년", "year"), ("상반기", "first half"), ("하반기", "second half"), ("일별", "daily"),
     ("주별", "weekly"), ("월별", "monthly"), ("분기별", "quarterly"), ("연도별", "yearly"), ("연별", "yearly"), ("요일", "day of week"),
-    ("요일별", "by day of week"), ("추이", "trend"), ("같은 달", "same month"), ("같은 기간", "same period"), ("동기", "same period"),
+    ("요일별", "by day of week"), ("추이", "trend"), ("같은 달", "same month"), ("같은 기간", "same period"), ("같은 분기", "same quarter"), ("같은 주", "same week"), ("같은", "same"), ("동기", "same period"),
     ("완전한", "complete"),
     // Business vocabulary
     ("주문", "orders"), ("주문 수", "number of orders"), ("주문수", "number of orders"), ("주문 건수", "number of orders"),

@@ -44,11 +44,11 @@ pub fn plan(question: &str, model: &Model, values: &Values, previous: Option<&Qu
     let vocabulary = Vocabulary::new(model, values);
     let reading = read::scan(question, model, &vocabulary, today);
     let query = match (read::read(&reading), previous) {
-        (Ok(q), Some(prev)) if is_follow_up(&reading) => follow_up(prev, q, &reading),
+        (Ok(q), Some(prev)) if is_follow_up(&reading) => follow_up(prev, q, &reading)?,
         (Ok(q), _) => q,
         (Err(Refusal::NoMeasure | Refusal::Cannot(_)), Some(prev)) => {
-            let partial = read::read_with(&reading, prev.measures.first())?;
-            follow_up(prev, partial, &reading)
+            let partial = read::read_with(&reading, Some(prev))?;
+            follow_up(prev, partial, &reading)?
         }
         (Err(e), _) => return Err(e),
     };
@@ -80,7 +80,7 @@ fn is_follow_up(r: &read::Reading) -> bool {
 }
 
 /// The previous query changed by what a follow-up says.
-fn follow_up(prev: &Query, new: Query, r: &read::Reading) -> Query {
+fn follow_up(prev: &Query, new: Query, r: &read::Reading) -> Result<Query, Refusal> {
     let mut q = prev.clone();
     let instead = r.mentions.iter().any(|m| m.func() == Some(Func::Instead));
     // "also the store", "the store too": both; "and the store?" alone asks about the store instead.
@@ -95,6 +95,10 @@ fn follow_up(prev: &Query, new: Query, r: &read::Reading) -> Query {
         if let Form::Change { .. } = q.form {
             q.form = Form::Value;
         }
+    } else if let Some((unit, n)) = r.time.shift {
+        // "What about the month before?": the previous period, moved.
+        let moved = prev.period.as_ref().and_then(|p| time::shift_period(p, unit, n));
+        q.period = Some(moved.ok_or_else(|| Refusal::Cannot("the previous question has no closed period to move".into()))?);
     }
     if new.time_grain.is_some() {
         q.time_grain = new.time_grain;
@@ -159,7 +163,7 @@ fn follow_up(prev: &Query, new: Query, r: &read::Reading) -> Query {
     if !matches!(new.form, Form::Value) {
         q.form = new.form.clone();
     }
-    q
+    Ok(q)
 }
 
 /// Questions the model can answer, to suggest when one cannot be.

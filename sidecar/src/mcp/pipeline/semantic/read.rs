@@ -274,8 +274,10 @@ pub fn names_measure(r: &Reading) -> bool {
         || r.funcs().any(|(_, f)| matches!(f, Func::Pricey | Func::Cheap | Func::BestSelling | Func::Grossing))
 }
 
-/// As [`read`], with the measure of an earlier question when this one names none (a follow-up).
-pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Refusal> {
+/// As [`read`], with the measure of an earlier question when this one names none, and its
+/// groups when this one ranks without saying what (a follow-up: "make it top 10").
+pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal> {
+    let fallback = earlier.and_then(|e| e.measures.first());
     let model = r.model;
     if r.has(Func::Write) {
         return Err(Refusal::Write);
@@ -325,10 +327,31 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
         (Target::Dimension(t, d), Target::Value(u, e, _)) => t == u && d == e,
         _ => false,
     };
-    // "enterprise-segment customers": the dimension of the value before it.
+    // "including the ones that left": a restriction said to be included restricts nothing.
+    for (at, f) in r.funcs().collect::<Vec<_>>() {
+        if f != Func::Including {
+            continue;
+        }
+        let after = r.tokens.get(r.mentions[at].at).is_some_and(|t| t.text != "included");
+        let near = |i: usize| if after { i > at && i <= at + 5 } else { i < at && i + 4 >= at };
+        items.retain(|(i, t)| !(near(*i) && matches!(t, Target::Filter(..) | Target::Value(..) | Target::Measure(..))));
+    }
+    // "enterprise-segment customers": the dimension of the value before it; "partner channel" (a
+    // value, then a dimension called what the value's dimension is also called) too.
+    let words_of_dimension = |t: usize, d: usize| -> Vec<String> {
+        let dim = &model.tables()[t].dimensions[d];
+        std::iter::once(&dim.name).chain(&dim.synonyms).flat_map(|s| s.split([' ', '_'])).filter(|w| w.is_ascii() && w.len() > 2).map(str::to_lowercase).collect()
+    };
     let mut k = 0;
     while k + 1 < items.len() {
-        let same = matches!((&items[k].1, &items[k + 1].1), (Target::Value(t, d, _), Target::Dimension(u, e)) if t == u && d == e);
+        let same = match (&items[k].1, &items[k + 1].1) {
+            (Target::Value(t, d, _), Target::Dimension(u, e)) if t == u && d == e => true,
+            (Target::Value(t, d, _), Target::Dimension(u, e)) => {
+                let named = words_of_dimension(*t, *d);
+                words_of_dimension(*u, *e).iter().any(|w| named.contains(w))
+            }
+            _ => false,
+        };
         if items[k + 1].0 == items[k].0 + 1 && same {
             items.remove(k + 1);
         } else {
@@ -601,9 +624,11 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
             // it, as English does ("多少客户").
             let korean = r.question.chars().any(super::text::is_hangul);
             let before = korean.then(|| tables.iter().rev().find(|(t_at, _)| *t_at < at).map(|(_, t)| *t)).flatten();
+            // Not a table the count is grouped by ("active subscriptions per plan").
             before
-                .or_else(|| tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t))
+                .or_else(|| tables.iter().find(|(t_at, _)| *t_at > at && !grouping_before(*t_at)).map(|(_, t)| *t))
                 .or_else(|| item_table(at))
+                .or_else(|| tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t))
                 .or(tables.first().map(|(_, t)| *t))
         } else if tables.is_empty() {
             item_table(0)
@@ -785,12 +810,27 @@ pub fn read_with(r: &Reading, fallback: Option<&MeasureRef>) -> Result<Query, Re
             q.order = Some(dir);
         } else if groups.is_empty() && measure.aggregation.is_some() && !r.has(Func::Which) {
             // "the lowest list price": one value, no ranking.
+        } else if groups.is_empty() && !r.has(Func::Which) && rank_count(r).is_none() && is_fact(model, &measure) {
+            // "the cheapest price across all plans", "the largest invoice amount": the extreme
+            // value of the fact.
+            measure.aggregation = Some(if dir == Direction::Desc { Aggregation::Max } else { Aggregation::Min });
         } else {
+            let mut earlier_limit = None;
+            if groups.is_empty()
+                && let Some(e) = earlier
+            {
+                earlier_limit = e.limit;
+                // "rank them by revenue instead": what the earlier question grouped by.
+                for g in &e.group_by {
+                    let table = g.split('.').next().and_then(|t| model.table(t)).unwrap_or(measure_table);
+                    groups.push((usize::MAX, g.clone(), table));
+                }
+            }
             if groups.is_empty() && !matches!(q.form, Form::Change { .. }) {
                 return Err(Refusal::Cannot("a ranking of what".into()));
             }
             q.order = Some(dir);
-            q.limit = Some(n.unwrap_or(if r.has(Func::Which) || is_singular_ranking(r) { 1 } else { 10 }));
+            q.limit = Some(n.or(earlier_limit).unwrap_or(if r.has(Func::Which) || is_singular_ranking(r) { 1 } else { 10 }));
             // A price of a product is its own; ranking products by price needs no aggregate.
             if let Some(agg) = measure.aggregation
                 && matches!(agg, Aggregation::Max | Aggregation::Min)
@@ -1064,3 +1104,11 @@ fn list(r: &Reading, mut q: Query, tables: &[(usize, usize)]) -> Result<Query, R
 
 /// The values of the model's dimensions, for the vocabulary.
 pub type Values = HashMap<(usize, usize), Vec<String>>;
+
+/// Whether a measure reference names a fact (a row-level number to aggregate).
+fn is_fact(model: &Model, m: &MeasureRef) -> bool {
+    m.measure
+        .split_once('.')
+        .and_then(|(t, n)| model.table(t).and_then(|t| model.tables()[t].measures.iter().find(|x| x.name == n)))
+        .is_some_and(|x| x.fact)
+}

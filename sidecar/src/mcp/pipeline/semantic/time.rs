@@ -187,6 +187,9 @@ pub struct Reading {
     pub grain_tokens: Option<(usize, usize)>,
     /// Which tokens the time words used.
     pub used: Vec<bool>,
+    /// A period said relative to the previous question's: "the month before (that)" is one month
+    /// back, "the same month last year" twelve. Only a follow-up can use it.
+    pub shift: Option<(Unit, i32)>,
 }
 
 struct Scan<'a> {
@@ -352,9 +355,19 @@ impl Scan<'_> {
 
 /// Reads the time words of a question.
 pub fn read(tokens: &[Token], today: NaiveDate) -> Reading {
+    let reading = read_periods(tokens, today, true);
+    // "last month's revenue against the month before": a period of its own makes "the month
+    // before" the second period of a comparison, not a shift of an earlier question's.
+    if reading.shift.is_some() && reading.period.is_some() { read_periods(tokens, today, false) } else { reading }
+}
+
+fn read_periods(tokens: &[Token], today: NaiveDate, shifts: bool) -> Reading {
     let mut s = Scan { tokens, today, used: vec![false; tokens.len()] };
     let mut spans: Vec<(usize, Span)> = Vec::new();
     let mut reading = Reading::default();
+    if shifts {
+        reading.shift = shift(&mut s);
+    }
     let mut i = 0;
     while i < tokens.len() {
         if s.used[i] {
@@ -385,6 +398,47 @@ pub fn read(tokens: &[Token], today: NaiveDate) -> Reading {
     }
     reading.used = s.used;
     reading
+}
+
+/// A shift of the previous question's period, when the question names no period of its own but
+/// one relative to another: "the month before (that)", "the quarter before", "the same month
+/// last year", "the same quarter a year earlier", "a year earlier". Marks its words used.
+fn shift(s: &mut Scan) -> Option<(Unit, i32)> {
+    let n = s.tokens.len();
+    for i in 0..n {
+        // "the month before", "the week before that"; not "the month before last" (a period).
+        if let Some(unit) = s.unit(i)
+            && s.text(i + 1) == "before"
+            && s.text(i + 2) != "last"
+            && !(i > 0 && matches!(s.text(i - 1), "last" | "this" | "previous"))
+            && !(i > 0 && s.tokens[i - 1].number_value().is_some())
+        {
+            let end = if s.text(i + 2) == "that" { i + 3 } else { i + 2 };
+            let start = if i > 0 && s.text(i - 1) == "the" { i - 1 } else { i };
+            s.mark(start, end);
+            return Some((unit, -1));
+        }
+        // "the same month last year", "same quarter a year ago / earlier / before"
+        if s.text(i) == "same" && (s.unit(i + 1).is_some() || s.text(i + 1) == "period") {
+            let year_back = |j: usize| match (s.text(j), s.text(j + 1), s.text(j + 2)) {
+                ("last", "year", _) | ("previous", "year", _) => Some(2),
+                ("a" | "one", "year", "ago" | "earlier" | "before" | "prior") => Some(3),
+                _ => None,
+            };
+            // Korean and Chinese put the year first ("작년 같은 달", "去年同月").
+            let (from, to) = if let Some(k) = year_back(i + 2) {
+                (i, i + 2 + k)
+            } else if i >= 2 && matches!((s.text(i - 2), s.text(i - 1)), ("last" | "previous", "year")) {
+                (i - 2, i + 2)
+            } else {
+                continue;
+            };
+            let from = if from > 0 && s.text(from - 1) == "the" { from - 1 } else { from };
+            s.mark(from, to);
+            return Some((Unit::Year, -1));
+        }
+    }
+    None
 }
 
 /// A period starting at token i, and how many tokens it takes.
@@ -659,6 +713,15 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
         reading.previous = spans[0].1.before(today);
     }
     let _ = Weekday::Mon;
+}
+
+/// A period moved by `n` units ("the month before" of March is February), when it has both ends.
+pub fn shift_period(p: &Period, unit: Unit, n: i32) -> Option<Period> {
+    let date = |s: &Option<String>| s.as_deref().and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
+    let (start, end) = (date(&p.start)?, date(&p.end)?);
+    let (start, end) = (add(unit, start, n), add(unit, end, n));
+    let label = format!("{} to {}", start.format("%Y-%m-%d"), (end - Duration::days(1)).format("%Y-%m-%d"));
+    Some(Span::dates(start, Some(end), label).to_period())
 }
 
 #[cfg(test)]

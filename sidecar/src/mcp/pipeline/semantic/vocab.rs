@@ -36,6 +36,9 @@ pub enum Func {
     Bottom,
     /// "which", "what … most": a ranking with one winner unless a number says otherwise.
     Which,
+    /// "including the ones that left", "legacy ones included": what follows (or precedes
+    /// "included") is not a restriction.
+    Including,
     By,
     Per,
     Each,
@@ -76,6 +79,7 @@ pub enum Func {
 
 /// Function words and phrases of English questions.
 const FUNCTION_WORDS: &[(&str, Func)] = &[
+    ("including", Func::Including), ("include", Func::Including), ("included", Func::Including), ("includes", Func::Including),
     ("how many", Func::Count), ("number of", Func::Count), ("count", Func::Count), ("count of", Func::Count),
     ("total number of", Func::Count), ("how much", Func::Sum), ("no of", Func::Count), ("amount of", Func::Sum),
     ("total", Func::Sum), ("sum", Func::Sum), ("sum of", Func::Sum), ("altogether", Func::Sum), ("in total", Func::Sum),
@@ -150,8 +154,7 @@ const FILLER: &[&str] = &[
     "each", "altogether", "currently", "today",
     "ago", "far", "yet", "still", "already", "again", "instead", "else", "other", "others", "another", "them", "those", "it",
     "per", "individual", "single", "some", "kind", "kinds", "type", "types", "sort", "sorted",
-    "descending", "ascending", "highest first", "in order", "along", "alongside", "together", "plus", "including", "include",
-    "includes", "included", "respectively", "split", "spread", "distributed", "look like", "looks", "trend", "trends", "going",
+    "descending", "ascending", "highest first", "in order", "along", "alongside", "together", "plus", "respectively", "split", "spread", "distributed", "look like", "looks", "trend", "trends", "going",
     "what's", "whats", "whose", "which", "what", "who", "a", "please", "thanks", "thank", "hey", "hi", "quick", "quickly",
     "exactly", "roughly", "approximately", "about", "around", "currently", "actually", "really", "also", "too", "well", "across all",
     "across the", "in all", "for all", "of all", "all of", "catalog", "catalogue", "system", "on record", "on file", "in the system",
@@ -346,6 +349,7 @@ impl Vocabulary {
         let candidates = self.entries.get(&key)?;
         // Every entry with the longest match, merged (an English word may be several things).
         let mut best: Option<(usize, Vec<Target>)> = None;
+        let mut best_exact = false;
         // A measure named by a word that also starts a function phrase ("amount" in "amount of")
         // is the measure: the model's own names come before the general phrase.
         let mut measure: Option<(usize, Vec<Target>)> = None;
@@ -368,16 +372,22 @@ impl Vocabulary {
             if entry.targets.iter().any(|t| matches!(t, Target::Measure(..))) && measure.as_ref().is_none_or(|(len, _)| *len < n) {
                 measure = Some((n, entry.targets.clone()));
             }
+            // Words as written beat inflected ones ("invoice amount" is the measure of that name
+            // before the one also called "invoiced amount").
+            let exact = (0..n).all(|k| tokens[i + k].item.is_some() || tokens[i + k].text == entry.words[k]);
             match &mut best {
-                Some((len, targets)) if *len == n => {
+                Some((len, targets)) if *len == n && exact == best_exact => {
                     for t in &entry.targets {
                         if !targets.contains(t) {
                             targets.push(t.clone());
                         }
                     }
                 }
-                Some((len, _)) if *len > n => {}
-                _ => best = Some((n, entry.targets.clone())),
+                Some((len, _)) if *len > n || *len == n && best_exact => {}
+                _ => {
+                    best = Some((n, entry.targets.clone()));
+                    best_exact = exact;
+                }
             }
         }
         if let (Some((_, targets)), Some(m)) = (&best, &measure)
