@@ -100,8 +100,9 @@ pub fn values_of(model: &Model, rows: &[DimensionValue]) -> Values {
 pub enum Planned {
     /// A semantic query, its SQL and its interpretation.
     Query { query: Box<Query>, sql: String, interpretation: String },
-    /// A verified query of the dataset asks the same thing.
-    Verified { question: String, sql: String, interpretation: String },
+    /// A verified query of the dataset asks the same thing; `reading` is the planner's own
+    /// reading of the question, which a follow-up changes.
+    Verified { question: String, sql: String, interpretation: String, reading: Option<Box<Query>> },
     /// Not answerable reliably: why, and questions that are.
     Refused { reason: String, suggestions: Vec<String> },
 }
@@ -143,7 +144,8 @@ pub fn plan(s: &Semantics, question: &str, earlier: Earlier<'_>, lang: Lang, tod
         && let Some(v) = verified(&s.source.model.verified_queries, question)
     {
         let interpretation = t(lang, "verified", &[("question", &v.question)]);
-        return Planned::Verified { question: v.question.clone(), sql: v.sql.clone(), interpretation };
+        let reading = semantic::plan(question, &s.model, &s.values, None, today).ok().map(|p| Box::new(p.query));
+        return Planned::Verified { question: v.question.clone(), sql: v.sql.clone(), interpretation, reading };
     }
     match semantic::plan(question, &s.model, &s.values, previous, today) {
         Ok(plan) => {

@@ -192,7 +192,9 @@ pub struct Answer {
     /// that answered with a semantic query).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interpretation: Option<String>,
-    /// The semantic query the SQL was compiled from, in the dataset's semantic model's terms.
+    /// The semantic query the SQL was compiled from, in the dataset's semantic model's terms (for
+    /// an answer from a verified query: the planner's reading of the question, which a follow-up
+    /// changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semantic_query: Option<Query>,
     /// The SQL that ran.
@@ -480,8 +482,9 @@ async fn run_planned(run: &Run<'_>, planned: Planned, writer: &str, number: usiz
             answer.interpretation = Some(interpretation);
             sql
         }
-        Planned::Verified { sql, interpretation, .. } => {
+        Planned::Verified { sql, interpretation, reading, .. } => {
             answer.interpretation = Some(interpretation);
+            answer.semantic_query = reading.map(|q| *q);
             sql
         }
     };

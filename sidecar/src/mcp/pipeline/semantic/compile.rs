@@ -556,6 +556,12 @@ fn plain(
             group_by.push(key.clone());
         }
     }
+    // A share is of the rows that have a group: a row without one (no cancel reason, because
+    // it was never cancelled) is not a category of the whole.
+    let mut wheres = wheres;
+    if matches!(q.form, Form::Share) {
+        wheres.extend(groups.iter().map(|g| format!("{} IS NOT NULL", g.expr)));
+    }
     let where_sql = if wheres.is_empty() { String::new() } else { format!("\n WHERE {}", wheres.join("\n   AND ")) };
     // With no groups, no rows means zero for a sum or a count (not "no value").
     let value = if group_by.is_empty() && (value.starts_with("sum(") || value.starts_with("count(")) && !value.contains("::numeric /") {

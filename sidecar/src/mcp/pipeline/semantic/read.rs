@@ -383,8 +383,17 @@ pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal>
                 return false;
             }
         }
-        let fs = func_before(at, 2);
-        fs.contains(&Func::By) || fs.contains(&Func::Each) || (fs.contains(&Func::Per) && !r.has(Func::Avg))
+        // The grouping word right before, not one that belongs to an item in between ("各地区的
+        // 订单": "each" groups the region, not the orders), nor "a split of" (of what is split).
+        (at.saturating_sub(2)..at).rev().take_while(|j| r.mentions[*j].model().next().is_none()).any(|j| {
+            let of_follows = r.tokens.get(r.mentions[j].at + r.mentions[j].len).is_some_and(|t| t.text == "of");
+            match r.mentions[j].func() {
+                Some(Func::By) => !of_follows,
+                Some(Func::Each) => true,
+                Some(Func::Per) => !r.has(Func::Avg),
+                _ => false,
+            }
+        })
     };
 
     // Values, named filters, "never": conditions.
@@ -631,7 +640,8 @@ pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal>
                 .or_else(|| tables.iter().find(|(t_at, _)| *t_at > at).map(|(_, t)| *t))
                 .or(tables.first().map(|(_, t)| *t))
         } else if tables.is_empty() {
-            item_table(0)
+            // "주문 상태별 비율" (the share by order status): the rows of the dimension's table.
+            item_table(0).or_else(|| (r.has(Func::Share) || r.has(Func::Percent)).then(|| dimensions.first().map(|(_, t, _)| *t)).flatten())
         } else {
             // "Orders by channel", "customers per city": a table with a grouping counts its rows
             // (not the one "which" asks about, nor the one an average is per).
@@ -640,6 +650,9 @@ pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal>
                 .iter()
                 .find(|(at, _)| !grouping_before(*at) && which_at.is_none_or(|w| *at != w + 1) && !per_entity_at(*at))
                 .or_else(|| tables.iter().find(|(at, _)| !grouping_before(*at) && !per_entity_at(*at)))
+                // "各地区的订单占比", "percentage split of tickets by channel": the share of the one
+                // table named, by the dimension named.
+                .or_else(|| (tables.len() == 1 && !dimensions.is_empty() && (r.has(Func::Share) || r.has(Func::Percent))).then(|| &tables[0]))
                 .map(|(_, t)| *t)
         };
         if let Some(t) = counted
