@@ -780,7 +780,8 @@ pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal>
     }
 
     // Percentage of rows meeting a condition vs share of a total.
-    let percent = r.has(Func::Percent) || r.has(Func::Share);
+    // ("the growth in %" of a comparison of periods is the change, below.)
+    let percent = (r.has(Func::Percent) || r.has(Func::Share)) && r.time.previous.is_none();
     if percent && groups.is_empty() {
         // "what portion is monthly versus annual": the share of each of the values named.
         if let Some(Condition::Values { dimension, negated: false, .. }) = q.filters.iter().find(|c| matches!(c, Condition::Values { values, negated: false, .. } if values.len() > 1)) {

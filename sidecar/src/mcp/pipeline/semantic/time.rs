@@ -670,6 +670,7 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
         }
         // "the same period/month/quarter last year", "a year earlier", "year over year", "yoy"
         let same = (w == "same" && (Unit::from_word(s.text(i + 1)).is_some() || s.text(i + 1) == "period"))
+            || (matches!(w.as_str(), "a" | "one") && s.text(i + 1) == "year" && matches!(s.text(i + 2), "earlier" | "ago" | "before" | "prior") && !s.used[i + 1])
             || w == "yoy"
             || (w == "year" && s.text(i + 1) == "over" && s.text(i + 2) == "year");
         if same && let Some((_, first)) = spans.first() {
@@ -700,7 +701,7 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
             }
             let end = (i + 6).min(s.tokens.len());
             for j in i..end {
-                if matches!(s.text(j), "same" | "period" | "month" | "quarter" | "week" | "last" | "year" | "over" | "yoy" | "as") {
+                if matches!(s.text(j), "same" | "period" | "month" | "quarter" | "week" | "last" | "year" | "over" | "yoy" | "as" | "a" | "one" | "earlier" | "ago" | "before" | "prior") {
                     s.used[j] = true;
                 }
             }
@@ -709,7 +710,8 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
     }
     // "growth last quarter over the previous quarter" without the words above: one period and
     // growth means the period before.
-    if reading.previous.is_none() && spans.len() == 1 && (growth || has("vs") || has("versus") || has("compared")) {
+    // ("vs" alone may compare values: "monthly versus annual plans".)
+    if reading.previous.is_none() && spans.len() == 1 && growth {
         reading.previous = spans[0].1.before(today);
     }
     let _ = Weekday::Mon;
