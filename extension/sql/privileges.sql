@@ -19,7 +19,8 @@ LANGUAGE sql IMMUTABLE AS $$
         'question_model(bigint, bigint)',
         'dimension_values(bigint, bigint)',
         'check_query(text)',
-        'save_turn(bigint, bigint, bigint, text, jsonb)',
+        'save_turn(bigint, bigint, bigint, text, jsonb, text)',
+        'question_start(bigint, bigint, bigint, integer)',
         -- Conversations, dashboards, models, audit
         'start_conversation(bigint, bigint, text)',
         'add_block(bigint, bigint, text, jsonb)',

@@ -237,9 +237,12 @@ CREATE TABLE conversations (
     account_id  bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,
     title       text NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- The MCP session whose run_sql calls this conversation collects (see save_turn).
+    mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL
 );
 CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id, updated_at DESC);
+CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
 CREATE INDEX conversations_account_idx ON conversations (account_id);
 
 CREATE TABLE conversation_blocks (

@@ -789,3 +789,38 @@ async fn models_answer_with_semantic_queries_through_structured_outputs() {
         assert!(requests[2].body.get("response_format").is_none() && requests[2].body.get("tools").is_none());
     }
 }
+
+#[tokio::test]
+async fn run_sql_calls_of_one_session_make_one_conversation() {
+    let s = Sidecar::start().await;
+    let (id, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
+    let (tokens, _) = tokens_for(&s.base_url, &email, &password, None).await;
+    let token = tokens["access_token"].as_str();
+    let mut first = Mcp::new(&s.url("/mcp"), token);
+    first.initialize().await;
+    let a = first.ok("run_sql", json!({ "sql": "SELECT 1 AS one" })).await;
+    let b = first.ok("run_sql", json!({ "sql": "SELECT 2 AS two", "question": "Two" })).await;
+    assert_eq!(a["conversation_id"], b["conversation_id"]);
+    let thread = first.ok("get_conversation", json!({ "conversation_id": a["conversation_id"] })).await;
+    let questions: Vec<&str> = thread["blocks"].as_array().unwrap().iter().filter(|b| b["kind"] == "question").map(|b| b["content"]["text"].as_str().unwrap()).collect();
+    assert_eq!(questions, ["SELECT 1 AS one", "Two"]);
+    assert_eq!(thread["title"], "SELECT 1 AS one");
+
+    // Another session of the same account starts its own; a conversation_id still chooses; a
+    // question through run_query starts a new one.
+    let mut second = Mcp::new(&s.url("/mcp"), token);
+    second.initialize().await;
+    let c = second.ok("run_sql", json!({ "sql": "SELECT 3" })).await;
+    assert_ne!(c["conversation_id"], a["conversation_id"]);
+    let d = second.ok("run_sql", json!({ "sql": "SELECT 4", "conversation_id": a["conversation_id"] })).await;
+    assert_eq!(d["conversation_id"], a["conversation_id"]);
+    let e = second.ok("run_query", json!({ "question": "How many orders are there?" })).await;
+    assert!(e["conversation_id"] != a["conversation_id"] && e["conversation_id"] != c["conversation_id"]);
+    let count: i64 = admin()
+        .await
+        .query_one("SELECT count(*) FROM quarry.conversations WHERE account_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 3);
+}

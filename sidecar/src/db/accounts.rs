@@ -112,11 +112,4 @@ impl Db {
             .await?;
         Ok(row.get(0))
     }
-
-    /// Succeeds when the account may ask questions; raises the reason when it may not (disabled,
-    /// no role, or a role that became unsafe since it was mapped).
-    pub async fn account_role(&self, account_id: i64) -> Result<(), DbError> {
-        self.query_one("SELECT quarry.account_role($1)", &[&account_id]).await?;
-        Ok(())
-    }
 }

@@ -68,7 +68,28 @@ pub struct History {
     pub turns: Vec<Turn>,
 }
 
+/// What starting a question needs (`quarry.question_start`): the conversation continued, and the
+/// dataset when it is decided without matching the question (given, the conversation's, or the
+/// account's only one).
+#[derive(Debug, Deserialize)]
+pub struct Start {
+    pub history: Option<History>,
+    pub choice: Option<String>,
+    pub dataset: Option<super::datasets::Runtime>,
+}
+
 impl Db {
+    /// Checks that the account may ask (its role), and reads the conversation continued and the
+    /// dataset when the request decides it, in one call.
+    pub async fn question_start(&self, account_id: i64, dataset_id: Option<i64>, conversation_id: Option<i64>, max_turns: i32) -> Result<Start, DbError> {
+        self.json(
+            "question_start",
+            "SELECT quarry.question_start($1, $2, $3, $4)",
+            &[&account_id, &dataset_id, &conversation_id, &max_turns],
+        )
+        .await
+    }
+
     /// An account's conversations (of one dataset, or all), newest first.
     pub async fn list_conversations(&self, account_id: i64, dataset_id: Option<i64>, page_size: i32, page_offset: i32) -> Result<ConversationList, DbError> {
         self.json(
@@ -92,23 +113,23 @@ impl Db {
         self.execute("SELECT quarry.delete_conversation($1, $2)", &[&account_id, &conversation_id]).await
     }
 
-    /// A conversation's dataset and its latest turns, oldest first.
-    pub async fn conversation_history(&self, account_id: i64, conversation_id: i64, max_turns: i32) -> Result<History, DbError> {
-        self.json(
-            "conversation_history",
-            "SELECT quarry.conversation_history($1, $2, $3)",
-            &[&account_id, &conversation_id, &max_turns],
-        )
-        .await
-    }
-
     /// Saves a turn's blocks, in one transaction, to the conversation continued (or to a new one
     /// with this title), and returns the conversation's id.
-    pub async fn save_turn(&self, account_id: i64, dataset_id: i64, conversation_id: Option<i64>, title: &str, blocks: &Value) -> Result<i64, DbError> {
+    /// With an MCP session and no conversation, the turn joins the conversation that session
+    /// keeps for the dataset.
+    pub async fn save_turn(
+        &self,
+        account_id: i64,
+        dataset_id: i64,
+        conversation_id: Option<i64>,
+        title: &str,
+        blocks: &Value,
+        mcp_session: Option<&str>,
+    ) -> Result<i64, DbError> {
         let row = self
             .query_one(
-                "SELECT quarry.save_turn($1, $2, $3, $4, $5)",
-                &[&account_id, &dataset_id, &conversation_id, &title, &blocks],
+                "SELECT quarry.save_turn($1, $2, $3, $4, $5, $6)",
+                &[&account_id, &dataset_id, &conversation_id, &title, &blocks, &mcp_session],
             )
             .await?;
         Ok(row.get(0))

@@ -113,7 +113,7 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
     if caller.session_status == "unknown" {
         return plain(StatusCode::NOT_FOUND, "Not Found: Session not found");
     }
-    let identity = Identity { account_id: caller.account_id, client_id: caller.client_id, scopes: caller.scopes };
+    let identity = Identity { account_id: caller.account_id, client_id: caller.client_id, scopes: caller.scopes, session_id: session_id.clone() };
 
     for tool in called_tools(&bytes) {
         let Some(needed) = scopes::required(&tool) else { continue };

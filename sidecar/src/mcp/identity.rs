@@ -9,6 +9,8 @@ pub struct Identity {
     pub account_id: i64,
     pub client_id: String,
     pub scopes: Vec<String>,
+    /// The MCP session the request belongs to (none on the request that opens one).
+    pub session_id: Option<String>,
 }
 
 /// Lets a tool take `identity: Identity` as an argument: the guard put it in the HTTP request's

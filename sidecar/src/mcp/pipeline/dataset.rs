@@ -26,38 +26,30 @@ pub enum Choice {
     Matched,
 }
 
-/// Resolves the dataset for a question (or for SQL, whose table names then do the matching).
-pub async fn resolve(
-    db: &Db,
-    account_id: i64,
-    given: Option<i64>,
-    conversation: Option<i64>,
-    text: &str,
-) -> Result<(i64, Choice), PipelineError> {
-    match (given, conversation) {
-        (Some(g), Some(c)) if g != c => {
-            return Err(PipelineError::Invalid(format!(
-                "conversation is about dataset {c}, not dataset {g}; leave dataset_id out or start a new conversation"
-            )));
+impl Choice {
+    /// A choice as `quarry.question_start` names it.
+    pub fn from_name(name: &str) -> Option<Choice> {
+        match name {
+            "given" => Some(Choice::Given),
+            "conversation" => Some(Choice::Conversation),
+            "only" => Some(Choice::Only),
+            "matched" => Some(Choice::Matched),
+            _ => None,
         }
-        (Some(g), _) => return Ok((g, Choice::Given)),
-        (None, Some(c)) => return Ok((c, Choice::Conversation)),
-        (None, None) => {}
     }
-    // Which datasets there are first (cheap); their collections only when there is a choice.
-    let names = db.list_datasets(account_id, Detail::Names, None, 1, 0).await?;
-    let usable = names.datasets.iter().filter(|d| d.unavailable.is_none()).count();
-    let list = if usable > 1 {
-        db.list_datasets(account_id, Detail::Summary, None, 1000, 0).await?
-    } else {
-        names
-    };
+}
+
+/// The dataset whose name, description and collections best match a question (or SQL, whose
+/// table names then do the matching), among the account's several; when nothing matches, the
+/// caller is asked to choose.
+pub async fn matched(db: &Db, account_id: i64, text: &str) -> Result<i64, PipelineError> {
+    let list = db.list_datasets(account_id, Detail::Summary, None, 1000, 0).await?;
     let usable: Vec<_> = list.datasets.iter().filter(|d| d.unavailable.is_none()).collect();
     match usable.as_slice() {
         [] => Err(PipelineError::Forbidden(
             "You have no dataset you can ask about: ask your administrator to add you to a team with one and to map your account to a database role.".into(),
         )),
-        [only] => Ok((only.id, Choice::Only)),
+        [only] => Ok(only.id),
         several => {
             // Chinese and Korean are read into English words first, as the planner reads them.
             let question: HashSet<String> =
@@ -77,7 +69,7 @@ pub async fn resolve(
                 _ => Some((s, d)),
             });
             match best {
-                Some((score, d)) if score > 0.0 => Ok((d.id, Choice::Matched)),
+                Some((score, d)) if score > 0.0 => Ok(d.id),
                 _ => {
                     let names: Vec<String> = several.iter().map(|d| format!("{} (dataset_id {})", d.name, d.id)).collect();
                     Err(PipelineError::Invalid(format!(

@@ -88,6 +88,9 @@ pub struct Ask {
 /// SQL to run as written.
 pub struct RunSql {
     pub sql: String,
+    /// The MCP session calling: without a conversation_id, its calls append to one conversation
+    /// per dataset.
+    pub mcp_session: Option<String>,
     /// What the SQL answers (the conversation's title); its first line when absent.
     pub question: Option<String>,
     pub dataset_id: Option<i64>,
@@ -241,11 +244,11 @@ impl Run<'_> {
         self.blocks.lock().unwrap_or_else(|e| e.into_inner()).push(json!({ "kind": kind, "content": content }));
     }
 
-    /// Saves the turn's blocks to the conversation continued (or to a new one, titled after the
-    /// question) and returns the conversation's id.
-    async fn save(&self, conversation_id: Option<i64>, title: &str) -> Result<i64, PipelineError> {
+    /// Saves the turn's blocks to the conversation continued (or the MCP session's, or a new one,
+    /// titled after the question) and returns the conversation's id.
+    async fn save(&self, conversation_id: Option<i64>, mcp_session: Option<&str>, title: &str) -> Result<i64, PipelineError> {
         let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
-        Ok(self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks).await?)
+        Ok(self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks, mcp_session).await?)
     }
 
     async fn report(&self, step: Step) {
@@ -279,19 +282,6 @@ impl Run<'_> {
             }
         }
     }
-}
-
-async fn history(db: &Db, account_id: i64, conversation_id: Option<i64>) -> Result<Option<History>, PipelineError> {
-    match conversation_id {
-        None => Ok(None),
-        Some(id) => Ok(Some(db.conversation_history(account_id, id, HISTORY_TURNS).await?)),
-    }
-}
-
-/// Stops an account that cannot ask questions (disabled, no role, or a role that became unsafe
-/// since it was mapped) with the reason, before anything else happens.
-async fn require_role(db: &Db, account_id: i64) -> Result<(), PipelineError> {
-    Ok(db.account_role(account_id).await?)
 }
 
 /// The row cap: what the caller asked for, never more than the dataset allows.
@@ -372,8 +362,9 @@ async fn writer_for<'a>(pipeline: &Pipeline, account_id: i64, dataset_id: i64, c
     Ok((Writer::Model(Box::new(model)), reference))
 }
 
-/// The first step of every run: the account may ask (or the run stops with the reason), the
-/// conversation continued (if any), and the dataset, resolved from `text`.
+/// The first step of every run, in one call of the extension when the request decides the
+/// dataset: the account may ask (or the run stops with the reason), the conversation continued
+/// (if any), and the dataset, else matched from `text`.
 async fn begin(
     pipeline: &Pipeline,
     account_id: i64,
@@ -382,20 +373,27 @@ async fn begin(
     text: &str,
     lang: Lang,
     progress: &dyn Caller,
-) -> Result<(Option<History>, i64, Choice), PipelineError> {
+) -> Result<(Option<History>, Runtime, Choice), PipelineError> {
     Step::Dataset.report(progress, lang).await;
-    require_role(&pipeline.db, account_id).await?;
-    let history = history(&pipeline.db, account_id, conversation_id).await?;
-    let (dataset_id, choice) = dataset::resolve(&pipeline.db, account_id, dataset_id, history.as_ref().map(|h| h.dataset_id), text).await?;
-    Ok((history, dataset_id, choice))
+    let start = pipeline.db.question_start(account_id, dataset_id, conversation_id, HISTORY_TURNS).await?;
+    let decided = start.dataset.zip(start.choice.as_deref().and_then(Choice::from_name));
+    let (dataset, choice) = match decided {
+        Some(decided) => decided,
+        None => {
+            let id = dataset::matched(&pipeline.db, account_id, text).await?;
+            (pipeline.db.dataset_runtime(account_id, id).await?, Choice::Matched)
+        }
+    };
+    Ok((start.history, dataset, choice))
 }
 
 /// Answers a question.
 pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dyn Caller) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
-    let (history, dataset_id, choice) =
+    let (history, dataset, choice) =
         begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.question, lang, caller).await?;
+    let dataset_id = dataset.id;
 
     Step::Schema.report(caller, lang).await;
     let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
@@ -432,7 +430,7 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
     }
     .await;
     // What happened is recorded even when the run ends in an error (a model that did not answer).
-    answer.conversation_id = run.save(history.map(|h| h.conversation_id), &request.question).await?;
+    answer.conversation_id = run.save(history.map(|h| h.conversation_id), None, &request.question).await?;
     let image = worked?;
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Outcome { answer, image })
@@ -627,9 +625,8 @@ async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_
 pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Caller) -> Result<Outcome, PipelineError> {
     let started = Instant::now();
     let lang = request.lang;
-    let (history, dataset_id, choice) =
+    let (history, dataset, choice) =
         begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
-    let dataset = pipeline.db.dataset_runtime(account_id, dataset_id).await?;
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {
         pipeline,
@@ -652,7 +649,7 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
         }
     }
     .await;
-    answer.conversation_id = run.save(history.map(|h| h.conversation_id), &question).await?;
+    answer.conversation_id = run.save(history.map(|h| h.conversation_id), request.mcp_session.as_deref(), &question).await?;
     let image = worked?;
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Outcome { answer, image })

@@ -66,7 +66,8 @@ pub struct RunSqlArgs {
     /// the conversation's, your only one, or the one whose tables the SQL names.
     #[serde(default)]
     pub dataset_id: Option<i64>,
-    /// Add to this conversation instead of starting one.
+    /// Add to this conversation. Without it, the run_sql calls of one MCP session go to one
+    /// conversation per dataset (started by the first).
     #[serde(default)]
     pub conversation_id: Option<i64>,
     /// The language of messages, labels and the analysis: en (default), zh-CN, zh-TW or ko-KR.
@@ -303,6 +304,7 @@ impl QuarryServer {
             check_rows(a.max_rows)?;
             let request = RunSql {
                 sql: a.sql.clone(),
+                mcp_session: identity.session_id.clone(),
                 question: a.question.clone(),
                 dataset_id: a.dataset_id,
                 conversation_id: a.conversation_id,
