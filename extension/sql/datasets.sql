@@ -154,7 +154,9 @@ CREATE FUNCTION update_dataset(
     row_limit    integer DEFAULT NULL,
     timeout_ms   integer DEFAULT NULL,
     work_mem_kb  integer DEFAULT NULL,
-    temp_file_limit_kb integer DEFAULT NULL
+    temp_file_limit_kb integer DEFAULT NULL,
+    max_cost     double precision DEFAULT NULL,
+    max_rows_scanned double precision DEFAULT NULL
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -172,6 +174,8 @@ BEGIN
         RAISE EXCEPTION 'work_mem_kb must be between 64 and 4194304 (4 GB)' USING ERRCODE = 'invalid_parameter_value';
     ELSIF temp_file_limit_kb IS NOT NULL AND temp_file_limit_kb NOT BETWEEN 0 AND 1073741824 THEN
         RAISE EXCEPTION 'temp_file_limit_kb must be between 0 and 1073741824 (1 TB)' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF max_cost < 0 OR max_rows_scanned < 0 OR max_cost = 'NaN' OR max_rows_scanned = 'NaN' THEN
+        RAISE EXCEPTION 'max_cost and max_rows_scanned are positive (0 removes the limit)' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     UPDATE quarry.datasets d
        SET name = v_name,
@@ -181,6 +185,10 @@ BEGIN
            timeout_ms = coalesce(update_dataset.timeout_ms, d.timeout_ms),
            work_mem_kb = coalesce(update_dataset.work_mem_kb, d.work_mem_kb),
            temp_file_limit_kb = coalesce(update_dataset.temp_file_limit_kb, d.temp_file_limit_kb),
+           -- 0 removes a limit; NULL leaves it as it is.
+           max_cost = CASE WHEN update_dataset.max_cost IS NULL THEN d.max_cost ELSE nullif(update_dataset.max_cost, 0) END,
+           max_rows_scanned = CASE WHEN update_dataset.max_rows_scanned IS NULL THEN d.max_rows_scanned
+                                   ELSE nullif(update_dataset.max_rows_scanned, 0) END,
            updated_at = now()
      WHERE d.id = v.id;
 END $$;

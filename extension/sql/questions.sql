@@ -150,6 +150,8 @@ BEGIN
         'timeout_ms', v.timeout_ms,
         'work_mem_kb', v.work_mem_kb,
         'temp_file_limit_kb', v.temp_file_limit_kb,
+        'max_cost', v.max_cost,
+        'max_rows_scanned', v.max_rows_scanned,
         'functions', (SELECT coalesce(jsonb_agg(pg_catalog.to_regprocedure(f)::oid::bigint), '[]')
                         FROM unnest(v.allowed_functions) f
                        WHERE f !~ '\.\*$' AND pg_catalog.to_regprocedure(f) IS NOT NULL),
@@ -163,7 +165,8 @@ END $$;
 -- bytes of values. The dataset's search path, statement timeout (or timeout_ms when shorter),
 -- work_mem, temp_file_limit and allowed functions apply. It runs in a read-only subtransaction that is always rolled back, so it
 -- may be called in any transaction. Refusals by the guard raise QG001 (a function that is not
--- allowed) or QG002 (not one plain SELECT); the query's own errors raise as PostgreSQL raised them.
+-- allowed), QG002 (not one plain SELECT) or QG003 (a plan over the dataset's cost limits); the
+-- query's own errors raise as PostgreSQL raised them.
 CREATE FUNCTION execute_for(account_id bigint, dataset_id bigint, sql text, max_rows integer, max_bytes integer,
                             timeout_ms integer DEFAULT NULL)
 RETURNS json

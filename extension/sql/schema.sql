@@ -73,6 +73,10 @@ CREATE TABLE datasets (
     -- Functions a question may call beyond the built-in allow list: signatures such as
     -- 'public.fiscal_quarter(date)', or 'schema.*' for every function of a schema.
     allowed_functions   text[] NOT NULL DEFAULT '{}',
+    -- The cost gate: a question whose plan is estimated to cost more, or to read more rows in its
+    -- scans, is refused before it runs (NULL: no limit).
+    max_cost            double precision CHECK (max_cost > 0),
+    max_rows_scanned    double precision CHECK (max_rows_scanned > 0),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (team_id, name)

@@ -526,7 +526,8 @@ BEGIN
     IF v_sql IS NULL THEN
         RETURN '{"columns": [], "rows": [], "row_count": 0, "truncated": false}'::json;
     END IF;
-    SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000);
+    -- Quarry's own bounded reads, not the asker's question: not weighed by the cost gate.
+    SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000, cost_gate => false);
     IF r.refused_code IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = r.refused_code, MESSAGE = r.refused_message, HINT = r.refused_hint;
     END IF;

@@ -66,6 +66,7 @@ struct Settings {
     work_mem_kb: Option<i32>,
     temp_file_limit_kb: i32,
     policy: Policy,
+    cost: crate::cost::Limits,
 }
 
 fn settings(account_id: i64, dataset_id: Option<i64>, search_path: Option<&str>, timeout_ms: Option<i32>) -> Settings {
@@ -96,6 +97,7 @@ fn settings(account_id: i64, dataset_id: Option<i64>, search_path: Option<&str>,
         work_mem_kb: row["work_mem_kb"].as_i64().map(|v| v as i32),
         temp_file_limit_kb: row["temp_file_limit_kb"].as_i64().unwrap_or(262_144) as i32,
         policy: Policy { functions: oids("functions"), schemas: oids("schemas") },
+        cost: crate::cost::Limits { max_cost: row["max_cost"].as_f64(), max_rows_scanned: row["max_rows_scanned"].as_f64() },
     }
 }
 
@@ -130,6 +132,7 @@ pub fn execute(
     max_bytes: i32,
     search_path: Option<&str>,
     timeout_ms: Option<i32>,
+    cost_gate: default!(bool, true),
 ) -> TableIterator<
     'static,
     (
@@ -139,7 +142,7 @@ pub fn execute(
         name!(result, Option<pgrx::Json>),
     ),
 > {
-    let row = match run_question(account_id, dataset_id, sql, caps(max_rows, max_bytes), search_path, timeout_ms) {
+    let row = match run_question(account_id, dataset_id, sql, caps(max_rows, max_bytes), search_path, timeout_ms, cost_gate) {
         Ok(result) => (None, None, None, Some(pgrx::Json(result))),
         Err(r) => (Some(r.code.to_string()), Some(r.message), Some(r.hint.to_string()), None),
     };
@@ -155,11 +158,15 @@ fn run_question(
     caps: Caps,
     search_path: Option<&str>,
     timeout_ms: Option<i32>,
+    cost_gate: bool,
 ) -> Result<Value, guard::Refusal> {
     if let Some(problem) = crate::queries::shape_problem(sql) {
         return Err(guard::Refusal { code: guard::NOT_A_QUERY, message: problem, hint: crate::queries::SHAPE_HINT });
     }
-    let settings = settings(account_id, dataset_id, search_path, timeout_ms);
+    let mut settings = settings(account_id, dataset_id, search_path, timeout_ms);
+    if !cost_gate {
+        settings.cost = crate::cost::Limits::default();
+    }
     // Reset whether the question ran, was refused or failed.
     let outcome = PgTryBuilder::new(|| in_rolled_back_subtransaction(|| run(sql, &settings, caps)))
         .finally(reset_session_state)
@@ -179,7 +186,7 @@ pub fn execute_as(account_id: i64, sql: &str, max_rows: i32, max_bytes: i32, sea
             Some("BEGIN READ ONLY; SELECT quarry.execute_as(…); ROLLBACK;"),
         );
     }
-    match run_question(account_id, None, sql, caps(max_rows, max_bytes), search_path, None) {
+    match run_question(account_id, None, sql, caps(max_rows, max_bytes), search_path, None, true) {
         Ok(result) => JsonB(result),
         Err(refusal) => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, refusal.message, Some(refusal.hint)),
     }
@@ -229,7 +236,7 @@ fn run(sql: &str, settings: &Settings, caps: Caps) -> Result<Collected, guard::R
     let _timer = StatementTimer::start(settings.timeout_ms);
     // SAFETY: rewriting, planning and executing the checked query, as PostgreSQL's own simple
     // query path does, with our receiver as the destination.
-    Ok(unsafe { plan_and_run(query, &text, caps) })
+    unsafe { plan_and_run(query, &text, caps, settings.cost) }
 }
 
 /// Sets what a question may not change, for the subtransaction only.
@@ -285,12 +292,12 @@ unsafe fn analyse(text: &CStr) -> *mut pg_sys::Query {
     }
 }
 
-/// Rewrites (views, rules, row-level security), plans for the whole result and runs `query`,
-/// streaming its rows into a [`Collected`].
+/// Rewrites (views, rules, row-level security), plans for the whole result, weighs the plan
+/// against the dataset's cost limits and runs `query`, streaming its rows into a [`Collected`].
 ///
 /// # Safety
 /// `query` must be a valid analysed SELECT of `text`.
-unsafe fn plan_and_run(query: *mut pg_sys::Query, text: &CStr, caps: Caps) -> Collected {
+unsafe fn plan_and_run(query: *mut pg_sys::Query, text: &CStr, caps: Caps, limits: crate::cost::Limits) -> Result<Collected, guard::Refusal> {
     // SAFETY: see the function's contract; the receiver outlives the executor run that uses it.
     unsafe {
         let rewritten = pgrx::PgList::<pg_sys::Query>::from_pg(pg_sys::pg_rewrite_query(query));
@@ -303,6 +310,8 @@ unsafe fn plan_and_run(query: *mut pg_sys::Query, text: &CStr, caps: Caps) -> Co
             pg_sys::CURSOR_OPT_PARALLEL_OK as c_int,
             std::ptr::null_mut(),
         );
+        // The cost gate: refused before anything is read.
+        crate::cost::check(plan, limits)?;
         let mut collected = Collected::new(caps);
         let mut receiver = Receiver::new(&mut collected);
         pg_sys::PushCopiedSnapshot(pg_sys::GetActiveSnapshot());
@@ -323,7 +332,7 @@ unsafe fn plan_and_run(query: *mut pg_sys::Query, text: &CStr, caps: Caps) -> Co
         pg_sys::ExecutorEnd(description);
         pg_sys::FreeQueryDesc(description);
         pg_sys::PopActiveSnapshot();
-        collected
+        Ok(collected)
     }
 }
 

@@ -22,6 +22,7 @@ pub extern "C-unwind" fn _PG_init() {
     }
 }
 
+mod cost;
 mod errors;
 mod executor;
 mod guard;

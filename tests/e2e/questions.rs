@@ -824,3 +824,36 @@ async fn run_sql_calls_of_one_session_make_one_conversation() {
         .get(0);
     assert_eq!(count, 3);
 }
+
+#[tokio::test]
+async fn the_cost_gate_refuses_plans_over_the_datasets_limits_before_they_run() {
+    let s = Sidecar::start().await;
+    let (team, dataset) = own_dataset(None).await;
+    let admin = admin().await;
+    admin.execute("SELECT quarry.update_dataset($1, max_cost => 1000)", &[&dataset]).await.unwrap();
+    let (mut mcp, _) = session(&s, Some("retail_analyst"), &[&team]).await;
+
+    // A scan of every order is over the limit: refused by the check, naming what costs.
+    let refused = mcp.call("run_sql", json!({ "sql": "SELECT channel, sum(total_amount) FROM retail.orders GROUP BY 1" })).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(refused["structuredContent"]["attempts"][0]["stage"], "check");
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(message.contains("over this dataset's limit of 1000") && message.contains("retail.orders"), "{message}");
+    assert!(refused["structuredContent"].get("result").is_none());
+    // A lookup by key is cheap and runs.
+    let cheap = mcp.ok("run_sql", json!({ "sql": "SELECT name FROM retail.regions WHERE id = 1" })).await;
+    assert_eq!(cheap["status"], "answered");
+    // A question the planner answers goes through the same gate.
+    let asked = mcp.call("run_query", json!({ "question": "How many orders by channel?", "dataset_id": dataset })).await;
+    assert_eq!(asked["structuredContent"]["status"], "failed", "{asked}");
+    assert!(asked["content"][0]["text"].as_str().unwrap().contains("over this dataset's limit"), "{asked}");
+
+    // The rows limit names the table read, and 0 removes a limit.
+    admin.execute("SELECT quarry.update_dataset($1, max_cost => 0, max_rows_scanned => 500)", &[&dataset]).await.unwrap();
+    let rows = mcp.tool_error("run_sql", json!({ "sql": "SELECT count(*) FROM retail.order_lines" })).await;
+    assert!(rows.contains("estimated to read") && rows.contains("retail.order_lines"), "{rows}");
+    admin.execute("SELECT quarry.update_dataset($1, max_rows_scanned => 0)", &[&dataset]).await.unwrap();
+    mcp.ok("run_sql", json!({ "sql": "SELECT count(*) FROM retail.order_lines" })).await;
+    let bad = admin.execute("SELECT quarry.update_dataset($1, max_cost => -5)", &[&dataset]).await.unwrap_err();
+    assert!(bad.to_string().contains("positive") || bad.as_db_error().is_some_and(|e| e.message().contains("positive")), "{bad}");
+}

@@ -40,7 +40,17 @@ impl ValuesCache {
         {
             return Ok(rows.clone());
         }
-        let rows = Arc::new(db.dimension_values(account_id, dataset_id).await?);
+        // Without values a question can still be answered, only not filtered by a named value:
+        // a read the guard refuses (a DBA's dimension calling a function the dataset does not
+        // allow) or the role may not make must not stop every question.
+        let rows = match db.dimension_values(account_id, dataset_id).await {
+            Ok(rows) => Arc::new(rows),
+            Err(e @ (crate::db::DbError::Refused(_) | crate::db::DbError::Forbidden { .. })) => {
+                tracing::warn!(dataset_id, error = %e, "the dataset's dimension values could not be read; answering without them");
+                return Ok(Arc::new(Vec::new()));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !ttl.is_zero() {
             let mut entries = self.lock();
             entries.retain(|_, (at, _)| at.elapsed() < ttl);

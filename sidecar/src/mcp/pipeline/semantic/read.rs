@@ -172,6 +172,11 @@ fn best_in(r: &Reading, m: &Mention) -> Option<Target> {
     if r.time.period.is_some() && !after_status && m.model().any(|t| matches!(t, Target::TimeDimension(..))) && m.model().any(|t| matches!(t, Target::Value(..))) {
         return m.model().find(|t| matches!(t, Target::TimeDimension(..))).cloned();
     }
+    // "How many orders": counted, a word that names a table and a number column (a view's
+    // `orders` column) is the table.
+    if r.has(Func::Count) && m.model().any(|t| matches!(t, Target::Table(_))) && m.model().any(|t| matches!(t, Target::Measure(..))) {
+        return m.model().find(|t| matches!(t, Target::Table(_))).cloned();
+    }
     // A value several dimensions have: the one whose dimension is named beside it, else one of a
     // table the question names.
     let values: Vec<&Target> = m.model().filter(|t| matches!(t, Target::Value(..))).collect();
@@ -689,7 +694,20 @@ pub fn read_with(r: &Reading, earlier: Option<&Query>) -> Result<Query, Refusal>
             continue;
         }
         if grouping_before(*at) || ranking_dir.is_some() || r.has(Func::Share) || !has_value_of(&q, model, *t, *i) {
-            groups.push((*at, dimension_ref(model, *t, *i), *t));
+            // A word that names dimensions of several tables ("channel") means the one the
+            // measure's rows reach.
+            let (t, i) = if *t == measure_table || model.path(measure_table, *t).is_some() {
+                (*t, *i)
+            } else {
+                r.mentions[*at]
+                    .model()
+                    .find_map(|x| match x {
+                        Target::Dimension(u, e) if *u == measure_table || model.path(measure_table, *u).is_some() => Some((*u, *e)),
+                        _ => None,
+                    })
+                    .unwrap_or((*t, *i))
+            };
+            groups.push((*at, dimension_ref(model, t, i), t));
         }
     }
     let which_at = r.position(Func::Which);
