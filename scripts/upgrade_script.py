@@ -436,6 +436,26 @@ _TABLES_AND_DATA = {
 }
 
 
+# PostgreSQL records whatever an extension script grants or revokes as the extension's initial
+# privileges, and pg_dump leaves those out of a dump, expecting CREATE EXTENSION to make them. The
+# grants to service roles (made by grant_service, outside any script, in a fresh install) are not
+# the extension's: left in that record, a dump of an upgraded database would restore without them.
+SERVICE_INIT_PRIVS = """
+-- What the service roles hold is theirs, not the extension's: keep it out of the extension's
+-- initial privileges (where every GRANT and REVOKE above put it), so that pg_dump dumps it, as it
+-- does for a fresh install.
+UPDATE pg_catalog.pg_init_privs p
+   SET initprivs = ARRAY(SELECT u.a FROM unnest(p.initprivs) WITH ORDINALITY AS u(a, n)
+                          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(ARRAY[u.a]) e
+                                             WHERE e.grantee IN (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                                   JOIN {schema}.service_roles s ON s.role_name = r.rolname))
+                          ORDER BY u.n)
+ WHERE p.privtype = 'e'
+   AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.initprivs) e
+                WHERE e.grantee IN (SELECT r.oid FROM pg_catalog.pg_roles r JOIN {schema}.service_roles s ON s.role_name = r.rolname));
+"""
+
+
 def or_replace(statement: Statement) -> str:
     """CREATE … as CREATE OR REPLACE … (pgrx writes "CREATE  FUNCTION", with two spaces)."""
     words = [t for t in statement.tokens if t.kind == "word"]
@@ -519,6 +539,7 @@ def generate(args: argparse.Namespace) -> str:
         rule("5. Service roles"),
         "-- Roles given the service API (grant_service) get what this version adds or redefined.\n",
         f"SELECT {args.schema}._regrant_services();\n",
+        SERVICE_INIT_PRIVS.format(schema=args.schema),
     ]
     if skipped:
         out.append(rule(f"Not replayed: table and data statements of {args.to_version} that are new or changed since {args.from_version}"))

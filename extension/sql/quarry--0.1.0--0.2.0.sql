@@ -3343,6 +3343,19 @@ SELECT _derive_semantic_model(d.id) FROM datasets d ORDER BY d.id;
 -- Roles given the service API (grant_service) get what this version adds or redefined.
 SELECT quarry._regrant_services();
 
+-- What the service roles hold is theirs, not the extension's: keep it out of the extension's
+-- initial privileges (where every GRANT and REVOKE above put it), so that pg_dump dumps it, as it
+-- does for a fresh install.
+UPDATE pg_catalog.pg_init_privs p
+   SET initprivs = ARRAY(SELECT u.a FROM unnest(p.initprivs) WITH ORDINALITY AS u(a, n)
+                          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(ARRAY[u.a]) e
+                                             WHERE e.grantee IN (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                                   JOIN quarry.service_roles s ON s.role_name = r.rolname))
+                          ORDER BY u.n)
+ WHERE p.privtype = 'e'
+   AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.initprivs) e
+                WHERE e.grantee IN (SELECT r.oid FROM pg_catalog.pg_roles r JOIN quarry.service_roles s ON s.role_name = r.rolname));
+
 -- Not replayed: table and data statements of 0.2.0 that are new or changed since 0.1.0 ------------
 -- extension/upgrade/0.1.0--0.2.0.pre.sql must leave an upgraded database as these leave a fresh one:
 --   extension/sql/schema.sql: CREATE TABLE model_configs ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, team_id bigint REFE …
