@@ -19,6 +19,9 @@ CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_STATE/pg
 say "2/3 extension: SQL API regression suite"
 # pgrx's test run installs a test build; install the real one (a debug build) before using it.
 ( cd extension && cargo pgrx install --pg-config "$PG_CONFIG" $([ "$(id -u)" = 0 ] || echo --sudo) ) >/dev/null
+# And the install scripts of released versions, which cargo pgrx does not ship: the upgrade test
+# creates a database at the oldest one and upgrades it.
+as_root install -m 0644 extension/releases/quarry--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 bash scripts/regress.sh
 
 say "3/3 sidecar and end-to-end tests"
