@@ -43,6 +43,11 @@ CREATE TABLE semantic_items (
 -- Its rows are state to dump with the extension, like every other table's (schema.sql).
 SELECT pg_catalog.pg_extension_config_dump('semantic_items', '');
 
+-- Conversations: the MCP session whose run_sql calls one collects. Conversations of 0.1.0 were
+-- each started on purpose, not collected from a session: none.
+ALTER TABLE conversations ADD COLUMN mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL;
+CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
+
 -- Pins: the role their stored analysis and chart were computed under; 0.2.0 shows those only to
 -- accounts mapped to the same role. A 0.1.0 pin was computed as its creator, under the role the
 -- creator is mapped to (the best record there is; 0.1.0 showed them to the whole team). Pins whose
@@ -53,6 +58,7 @@ UPDATE pins p SET computed_as = a.db_role FROM accounts a WHERE a.id = p.created
 -- 2. Routines of 0.1.0 whose arguments or result 0.2.0 changes, or that it removes ----------------
 -- CREATE OR REPLACE cannot change a routine's argument names, defaults or result.
 DROP FUNCTION quarry.update_dataset(dataset_id bigint, name text, description text, row_limit integer, timeout_ms integer);
+DROP FUNCTION quarry.save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb);
 DROP FUNCTION quarry.register_client(client_name text, redirect_uris text[], token_endpoint_auth_method text, grant_types text[], scope text, metadata jsonb, kind text);
 
 -- 3. Every routine, view, trigger, comment and grant of 0.2.0, in install order -------------------
@@ -3071,27 +3077,101 @@ BEGIN
 END $$;
 
 -- Records one turn of a conversation in one transaction: starts the conversation (titled after the
--- question) unless one is given, then appends the turn's blocks ([{kind, content}, ...]) in order.
--- Returns the conversation's id.
-CREATE OR REPLACE FUNCTION save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb)
+-- question) unless one is given, then appends the turn's blocks ([{kind, content}, ...]) in order,
+-- in one statement. With `mcp_session_id` and no conversation, the turn goes to the conversation
+-- that session keeps for the dataset (started by its first turn): run_sql's calls of one MCP
+-- session make one thread. Returns the conversation's id.
+CREATE OR REPLACE FUNCTION save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb,
+                          mcp_session_id text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint := conversation_id;
-    v_block jsonb;
+    v_seq integer := 0;
+    v_bad text;
 BEGIN
     IF blocks IS NULL OR jsonb_typeof(blocks) <> 'array' THEN
         RAISE EXCEPTION 'blocks must be a JSON array of {kind, content}' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    SELECT coalesce(quote_literal(b->>'kind'), 'NULL') INTO v_bad FROM jsonb_array_elements(blocks) b
+     WHERE b->>'kind' IS NULL OR b->>'kind' NOT IN ('question', 'sql', 'result', 'chart', 'analysis', 'error') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a block is a question, sql, result, chart, analysis or error, not %', v_bad USING ERRCODE = 'invalid_parameter_value';
+    ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(blocks) b WHERE jsonb_typeof(b->'content') IS DISTINCT FROM 'object') THEN
+        RAISE EXCEPTION 'block content must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(blocks) b WHERE pg_column_size(b->'content') > 4 * 1024 * 1024) THEN
+        RAISE EXCEPTION 'block content is larger than 4 MB' USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF v_id IS NULL AND mcp_session_id IS NOT NULL THEN
+        SELECT c.id INTO v_id FROM quarry.conversations c
+         WHERE c.mcp_session_id = save_turn.mcp_session_id AND c.dataset_id = save_turn.dataset_id
+           AND c.account_id = save_turn.account_id
+         ORDER BY c.id DESC LIMIT 1;
+    END IF;
     IF v_id IS NULL THEN
         v_id := quarry.start_conversation(account_id, dataset_id, title);
-    ELSIF (quarry._conversation_for(account_id, v_id)).dataset_id IS DISTINCT FROM dataset_id THEN
-        RAISE EXCEPTION 'conversation % is about another dataset', v_id USING ERRCODE = 'invalid_parameter_value';
+        IF mcp_session_id IS NOT NULL THEN
+            UPDATE quarry.conversations c SET mcp_session_id = s.session_id
+              FROM quarry.mcp_sessions s
+             WHERE c.id = v_id AND s.session_id = save_turn.mcp_session_id AND s.account_id = save_turn.account_id;
+        END IF;
+    ELSE
+        IF (quarry._conversation_for(account_id, v_id)).dataset_id IS DISTINCT FROM dataset_id THEN
+            RAISE EXCEPTION 'conversation % is about another dataset', v_id USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- Blocks of one conversation are numbered in order even when two turns end at once.
+        PERFORM 1 FROM quarry.conversations c WHERE c.id = v_id FOR UPDATE;
+        SELECT coalesce(max(b.seq), 0) INTO v_seq FROM quarry.conversation_blocks b WHERE b.conversation_id = v_id;
+        UPDATE quarry.conversations c SET updated_at = now() WHERE c.id = v_id;
     END IF;
-    FOR v_block IN SELECT b FROM jsonb_array_elements(blocks) b LOOP
-        PERFORM quarry.add_block(account_id, v_id, v_block->>'kind', v_block->'content');
-    END LOOP;
+    INSERT INTO quarry.conversation_blocks (conversation_id, seq, kind, content)
+    SELECT v_id, v_seq + x.n::integer, x.b->>'kind', x.b->'content'
+      FROM jsonb_array_elements(blocks) WITH ORDINALITY AS x(b, n);
     RETURN v_id;
+END $$;
+
+-- What starting a question (or a run of SQL) needs, in one call: that the account may ask (its
+-- role is checked, or this raises with the reason), the conversation continued (its latest
+-- turns), and the dataset: the one given, else the conversation's, else the account's only one,
+-- with its runtime. With none of these, `dataset` is null and the caller matches the question
+-- against the account's datasets.
+CREATE OR REPLACE FUNCTION question_start(account_id bigint, dataset_id bigint, conversation_id bigint, max_turns integer DEFAULT 5)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_history jsonb;
+    v_dataset bigint := dataset_id;
+    v_choice text;
+    v_count integer;
+BEGIN
+    PERFORM quarry.account_role(account_id);
+    IF conversation_id IS NOT NULL THEN
+        v_history := quarry.conversation_history(account_id, conversation_id, max_turns);
+        IF dataset_id IS NOT NULL AND dataset_id <> (v_history->>'dataset_id')::bigint THEN
+            RAISE EXCEPTION 'conversation is about dataset %, not dataset %; leave dataset_id out or start a new conversation',
+                v_history->>'dataset_id', dataset_id USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF dataset_id IS NOT NULL THEN
+        v_choice := 'given';
+    ELSIF v_history IS NOT NULL THEN
+        v_dataset := (v_history->>'dataset_id')::bigint;
+        v_choice := 'conversation';
+    ELSE
+        SELECT count(*), min(s.id) INTO v_count, v_dataset
+          FROM quarry.datasets s
+          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id;
+        IF v_count = 0 THEN
+            RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
+                USING ERRCODE = 'insufficient_privilege';
+        ELSIF v_count = 1 THEN
+            v_choice := 'only';
+        ELSE
+            v_dataset := NULL;
+        END IF;
+    END IF;
+    RETURN jsonb_build_object('history', v_history, 'choice', v_choice,
+                              'dataset', CASE WHEN v_dataset IS NOT NULL THEN quarry.dataset_runtime(account_id, v_dataset) END);
 END $$;
 
 -- What running a question needs to know, read once per question by quarry._execute: the role
@@ -3209,7 +3289,8 @@ LANGUAGE sql IMMUTABLE AS $$
         'question_model(bigint, bigint)',
         'dimension_values(bigint, bigint)',
         'check_query(text)',
-        'save_turn(bigint, bigint, bigint, text, jsonb)',
+        'save_turn(bigint, bigint, bigint, text, jsonb, text)',
+        'question_start(bigint, bigint, bigint, integer)',
         -- Conversations, dashboards, models, audit
         'start_conversation(bigint, bigint, text)',
         'add_block(bigint, bigint, text, jsonb)',
@@ -3361,4 +3442,6 @@ UPDATE pg_catalog.pg_init_privs p
 --   extension/sql/schema.sql: CREATE TABLE model_configs ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, team_id bigint REFE …
 --   extension/sql/schema.sql: CREATE TABLE datasets ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, team_id bigint NOT NULL  …
 --   extension/sql/schema.sql: CREATE TABLE semantic_items ( dataset_id bigint NOT NULL REFERENCES datasets ON DELETE CASCADE, kind …
+--   extension/sql/schema.sql: CREATE TABLE conversations ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dataset_id bigint N …
+--   extension/sql/schema.sql: CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_sessi …
 --   extension/sql/schema.sql: CREATE TABLE pins ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dashboard_id bigint NOT NULL …

@@ -35,6 +35,11 @@ CREATE TABLE semantic_items (
 -- Its rows are state to dump with the extension, like every other table's (schema.sql).
 SELECT pg_catalog.pg_extension_config_dump('semantic_items', '');
 
+-- Conversations: the MCP session whose run_sql calls one collects. Conversations of 0.1.0 were
+-- each started on purpose, not collected from a session: none.
+ALTER TABLE conversations ADD COLUMN mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL;
+CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
+
 -- Pins: the role their stored analysis and chart were computed under; 0.2.0 shows those only to
 -- accounts mapped to the same role. A 0.1.0 pin was computed as its creator, under the role the
 -- creator is mapped to (the best record there is; 0.1.0 showed them to the whole team). Pins whose
