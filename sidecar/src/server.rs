@@ -48,6 +48,9 @@ pub fn router(state: AppState) -> Router {
 pub enum ServeError {
     #[error("{0}")]
     Setup(String),
+    /// The database's extension is not the version this build serves; says what to run.
+    #[error("{0}")]
+    Version(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("server: {0}")]
@@ -56,6 +59,17 @@ pub enum ServeError {
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let db = Db::connect(&config).map_err(ServeError::Setup)?;
+    // Say at once whether the database is ready. Another version of the extension is refused
+    // before listening: this build calls its own version's functions, and an operator must run
+    // the upgrade. Anything else is served regardless (the database may come up later, and
+    // /healthz reports it meanwhile).
+    match health::check(&db).await {
+        Ok(version) => match health::version_problem(&version) {
+            None => tracing::info!(extension = %version, "database ready"),
+            Some(problem) => return Err(ServeError::Version(problem)),
+        },
+        Err(problem) => tracing::warn!(%problem, "database not ready"),
+    }
     let executor = Executor::connect(&config).map_err(ServeError::Setup)?;
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
@@ -64,12 +78,6 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");
     }
 
-    // Say at once whether the database is ready, but serve either way: it may come up later,
-    // and /healthz reports it meanwhile.
-    match health::check(&state.db).await {
-        Ok(version) => tracing::info!(extension = %version, "database ready"),
-        Err(problem) => tracing::warn!(%problem, "database not ready"),
-    }
     tracing::info!(address = %local, public_url = %state.urls.issuer, "listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -1,7 +1,8 @@
 //! The sidecar as a process: configuration, /healthz against a real database in its various
-//! states, JSON errors, request ids, and a graceful stop.
+//! states, refusing an extension version it was not built for, JSON errors, request ids, and a
+//! graceful stop.
 
-use quarry_e2e::{Sidecar, admin, database_url_with, http};
+use quarry_e2e::{Sidecar, admin, admin_conninfo_for, connect, database_url_with, http, sidecar_role};
 use serde_json::Value;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -43,6 +44,31 @@ async fn database_without_the_extension_is_reported() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["extension"]["installed"], Value::Null);
     assert!(body["database"].as_str().unwrap().contains("CREATE EXTENSION quarry"), "{body}");
+}
+
+#[tokio::test]
+async fn older_extension_is_refused_at_startup_with_the_command_to_run() {
+    // A database still on the released 0.1.0, which the sidecar's role may otherwise use.
+    let admin = admin().await;
+    admin.batch_execute("DROP DATABASE IF EXISTS quarry_e2e_old_extension WITH (FORCE)").await.unwrap();
+    admin.batch_execute("CREATE DATABASE quarry_e2e_old_extension").await.unwrap();
+    let old = connect(&admin_conninfo_for("quarry_e2e_old_extension")).await;
+    old.batch_execute("CREATE EXTENSION quarry VERSION '0.1.0'").await.unwrap();
+    old.execute("SELECT quarry.grant_service($1)", &[&sidecar_role()]).await.unwrap();
+
+    let url = database_url_with(None, Some("quarry_e2e_old_extension"));
+    let (status, logs) = Sidecar::run_refused(&[("DATABASE_URL", &url)]).await;
+    assert!(!status.success(), "exit status {status:?}");
+    let stopped = logs.iter().find(|e| e["message"] == "quarry-sidecar stopped").expect("a log line saying why it stopped");
+    assert_eq!(stopped["level"], "ERROR");
+    assert_eq!(
+        stopped["error"],
+        format!(
+            "the database has quarry 0.1.0; this sidecar needs {VERSION}: run ALTER EXTENSION quarry UPDATE TO '{VERSION}'; \
+             in that database as a superuser (the {VERSION} extension must be installed on the server; the upgrade keeps all data)"
+        ),
+        "{logs:?}"
+    );
 }
 
 #[tokio::test]

@@ -24,9 +24,22 @@ pub fn admin_conninfo() -> String {
     required_env("QUARRY_E2E_ADMIN")
 }
 
+/// The superuser's connection string for another database of the same cluster.
+pub fn admin_conninfo_for(database: &str) -> String {
+    // In a libpq-style string a later keyword overrides an earlier one.
+    format!("{} dbname={database}", admin_conninfo())
+}
+
 /// The URL the sidecar uses: its own NOINHERIT role, which may call only the service API.
 pub fn sidecar_database_url() -> String {
     required_env("QUARRY_E2E_DATABASE_URL")
+}
+
+/// The sidecar's login role (the user of its database URL).
+pub fn sidecar_role() -> String {
+    let url = sidecar_database_url();
+    let credentials = url.split_once("://").and_then(|(_, rest)| rest.split_once('@')).expect("credentials in the URL").0;
+    credentials.split(':').next().unwrap_or_default().to_string()
 }
 
 pub async fn connect(conninfo: &str) -> tokio_postgres::Client {
@@ -75,28 +88,7 @@ impl Sidecar {
 
     /// Starts a sidecar; `vars` add to or override its environment (an empty value removes one).
     pub async fn start_with(vars: &[(&str, &str)]) -> Sidecar {
-        let mut command = Command::new(sidecar_binary());
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", sidecar_database_url())
-            .env("QUARRY_BIND", "127.0.0.1:0")
-            .env("QUARRY_LOG_FORMAT", "json")
-            .env("QUARRY_LOG", "info")
-            // Every test registers clients from 127.0.0.1; the rate limit has a test of its own.
-            .env("QUARRY_REGISTRATIONS_PER_HOUR", "1000000")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        for (name, value) in vars {
-            if value.is_empty() {
-                command.env_remove(name);
-            } else {
-                command.env(name, value);
-            }
-        }
-        let mut child = command.spawn().expect("start quarry-sidecar");
+        let mut child = Sidecar::command(vars).spawn().expect("start quarry-sidecar");
         let stdout = child.stdout.take().expect("stdout");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = tokio::sync::oneshot::channel();
@@ -122,6 +114,51 @@ impl Sidecar {
             .expect("the sidecar did not start listening within a minute")
             .expect("the sidecar exited before listening");
         Sidecar { child, base_url: format!("http://{address}"), logs }
+    }
+
+    /// Runs a sidecar that should refuse to start: its exit status and its log entries. If it
+    /// starts listening instead, it is stopped and the test fails.
+    pub async fn run_refused(vars: &[(&str, &str)]) -> (ExitStatus, Vec<Value>) {
+        let mut child = Sidecar::command(vars).spawn().expect("start quarry-sidecar");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut logs = Vec::new();
+        while let Some(line) = lines.next_line().await.expect("read the sidecar's output") {
+            let entry: Value =
+                serde_json::from_str(&line).unwrap_or_else(|_| panic!("the sidecar wrote a line that is not JSON: {line}"));
+            if entry["message"] == "listening" {
+                let _ = child.kill().await;
+                panic!("the sidecar started serving instead of refusing to: {logs:?}");
+            }
+            logs.push(entry);
+        }
+        (child.wait().await.expect("wait for the sidecar"), logs)
+    }
+
+    /// The sidecar's command: the test database, a free port, JSON logs on stdout; `vars` add to
+    /// or override its environment (an empty value removes one).
+    fn command(vars: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(sidecar_binary());
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", sidecar_database_url())
+            .env("QUARRY_BIND", "127.0.0.1:0")
+            .env("QUARRY_LOG_FORMAT", "json")
+            .env("QUARRY_LOG", "info")
+            // Every test registers clients from 127.0.0.1; the rate limit has a test of its own.
+            .env("QUARRY_REGISTRATIONS_PER_HOUR", "1000000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        command
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,50 @@
+-- Tables and data, 0.1.0 to 0.2.0: written by hand, the first part of quarry--0.1.0--0.2.0.sql
+-- (scripts/upgrade-script.sh adds the functions). Runs inside ALTER EXTENSION UPDATE, with the
+-- extension's schema first on the search_path; it must leave the tables exactly as a fresh 0.2.0
+-- install of extension/sql/schema.sql makes them (the upgrade test compares the two).
+
+-- Model configurations: the client's own model through MCP sampling is a provider too, and needs
+-- no model name. The constraints keep the names PostgreSQL gave them in 0.1.0, which 0.2.0 states.
+ALTER TABLE model_configs
+    DROP CONSTRAINT model_configs_provider_check,
+    ADD CONSTRAINT model_configs_provider_check
+        CHECK (provider IN ('builtin', 'openai', 'anthropic', 'sampling')),
+    DROP CONSTRAINT model_configs_check,
+    ADD CONSTRAINT model_configs_check CHECK (provider IN ('builtin', 'sampling') OR model IS NOT NULL);
+
+-- Datasets: per-question limits and the function allow list. Existing datasets get what a new one
+-- gets: the server's work_mem, 256 MB of temporary files, and only the built-in allow list (all
+-- that 0.1.0 allowed).
+ALTER TABLE datasets
+    ADD COLUMN work_mem_kb         integer CHECK (work_mem_kb BETWEEN 64 AND 4194304),
+    ADD COLUMN temp_file_limit_kb  integer NOT NULL DEFAULT 262144 CHECK (temp_file_limit_kb BETWEEN 0 AND 1073741824),
+    ADD COLUMN allowed_functions   text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN max_cost            double precision CHECK (max_cost > 0),
+    ADD COLUMN max_rows_scanned    double precision CHECK (max_rows_scanned > 0);
+
+-- The semantic model of each dataset. Empty after the upgrade: it is derived from the catalog
+-- when a dataset is first asked about, as for a dataset made in 0.2.0.
+CREATE TABLE semantic_items (
+    dataset_id  bigint NOT NULL REFERENCES datasets ON DELETE CASCADE,
+    kind        text NOT NULL CHECK (kind IN ('table', 'dimension', 'time_dimension', 'measure', 'filter', 'relationship')),
+    table_name  text NOT NULL DEFAULT '',
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    spec        jsonb NOT NULL CHECK (jsonb_typeof(spec) = 'object'),
+    origin      text NOT NULL CHECK (origin IN ('derived', 'dba')),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dataset_id, kind, table_name, name, origin)
+);
+-- Its rows are state to dump with the extension, like every other table's (schema.sql).
+SELECT pg_catalog.pg_extension_config_dump('semantic_items', '');
+
+-- Conversations: the MCP session whose run_sql calls one collects. Conversations of 0.1.0 were
+-- each started on purpose, not collected from a session: none.
+ALTER TABLE conversations ADD COLUMN mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL;
+CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
+
+-- Pins: the role their stored analysis and chart were computed under; 0.2.0 shows those only to
+-- accounts mapped to the same role. A 0.1.0 pin was computed as its creator, under the role the
+-- creator is mapped to (the best record there is; 0.1.0 showed them to the whole team). Pins whose
+-- creator is gone keep NULL: their analysis and chart are shown to no one, their SQL still is.
+ALTER TABLE pins ADD COLUMN computed_as name;
+UPDATE pins p SET computed_as = a.db_role FROM accounts a WHERE a.id = p.created_by;
