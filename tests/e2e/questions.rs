@@ -392,6 +392,9 @@ async fn timeouts_and_caps_stop_what_runs_too_long_or_returns_too_much() {
     let slept = mcp.call("run_sql", json!({ "sql": slow })).await;
     assert_eq!(slept["isError"], true);
     assert!(slept["content"][0]["text"].as_str().unwrap().contains("statement timeout"), "{slept}");
+    // The caps below stop queries that would otherwise run long: a generous timeout keeps them
+    // from racing it on a busy machine.
+    admin().await.execute("SELECT quarry.update_dataset($1, timeout_ms => 60000)", &[&dataset]).await.unwrap();
 
     let cross = "SELECT a.g AS a, b.g AS b FROM generate_series(1, 100000) a(g), generate_series(1, 100000) b(g)";
     let capped = mcp.ok("run_sql", json!({ "sql": cross, "max_rows": 100 })).await;

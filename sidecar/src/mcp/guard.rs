@@ -81,15 +81,19 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
         return next.run(request).await;
     }
     let all_scopes = SCOPES.join(" ");
-    let Some(token) = bearer_token(request.headers().get(header::AUTHORIZATION)) else {
-        return challenge(&state, StatusCode::UNAUTHORIZED, None, &all_scopes);
-    };
-    let session_id = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-
+    // The body is read before any answer, even a 401: a response sent while the request body is
+    // still unread makes the HTTP server close the connection afterwards, and a client that put
+    // it back in its pool meanwhile fails its next request with "server disconnected".
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large: an MCP request may be at most 1 MiB");
+        let mut response = plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large: an MCP request may be at most 1 MiB");
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
     };
+    let Some(token) = bearer_token(parts.headers.get(header::AUTHORIZATION)) else {
+        return challenge(&state, StatusCode::UNAUTHORIZED, None, &all_scopes);
+    };
+    let session_id = parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
 
     let checked = state.db.check_mcp_request(&token, &state.urls.resource, session_id.as_deref()).await;
     let caller = match checked {
