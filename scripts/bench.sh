@@ -17,7 +17,7 @@ say "installing the extension (release build)"
 BENCH_DB=quarry_bench
 bash scripts/db.sh "$BENCH_DB" --fresh
 load_secrets
-export QUARRY_BENCH_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$BENCH_DB"
+export QUARRY_BENCH_ADMIN="host=$QUARRY_PG_RUN port=$QUARRY_PG_PORT user=postgres dbname=$BENCH_DB"
 export QUARRY_BENCH_DATABASE_URL="$(sidecar_database_url "$BENCH_DB")"
 
 ONLY="${1:-}"
@@ -62,12 +62,12 @@ if [ -z "$ONLY" ] || [ "$ONLY" = peers ]; then
   bash scripts/db.sh "$PEERS_DB"
   psql_peers() {
     PGOPTIONS="-c client_min_messages=warning" \
-      "$PG_BIN/psql" -h "$QUARRY_STATE/pg/run" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 -d "$PEERS_DB" "$@"
+      "$PG_BIN/psql" -h "$QUARRY_PG_RUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 -d "$PEERS_DB" "$@"
   }
   say "loading the benchmark data into $PEERS_DB if it is not there (1,000,000 orders, 500 tables)"
   psql_peers -f sql/bench/peers.sql
   psql_peers -f sql/bench/peers_quarry.sql >/dev/null
-  export QUARRY_E2E_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$PEERS_DB"
+  export QUARRY_E2E_ADMIN="host=$QUARRY_PG_RUN port=$QUARRY_PG_PORT user=postgres dbname=$PEERS_DB"
   export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$PEERS_DB")"
   export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench" QUARRY_BENCH_PEERS="$PEERS"
   cargo bench -p quarry-e2e --bench peers

@@ -14,12 +14,18 @@ detect_pg_major() {
   echo "${newest:-15}"
 }
 PG_MAJOR="$(detect_pg_major)"
-PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+# Where PostgreSQL's programs and the extension's installed files live: the system's installation,
+# unless QUARRY_PG_ROOT names a private copy of it. The tests use such a copy (scripts/test-root.sh)
+# so that a test build of the extension never replaces the library a running demo has loaded.
+QUARRY_PG_ROOT="${QUARRY_PG_ROOT:-}"
+PG_BIN="$QUARRY_PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin"
 PG_CONFIG="$PG_BIN/pg_config"
-[ -x "$PG_CONFIG" ] || PG_CONFIG="/usr/bin/pg_config"
+[ -x "$PG_CONFIG" ] || [ -n "$QUARRY_PG_ROOT" ] || PG_CONFIG="/usr/bin/pg_config"
 
 # The private cluster: a port far from 5432 so it never meets a system PostgreSQL.
 QUARRY_PG_PORT="${QUARRY_PG_PORT:-54329}"
+QUARRY_PG_HOME="${QUARRY_PG_HOME:-$QUARRY_STATE/pg}"   # its data, socket directory and log
+QUARRY_PG_RUN="$QUARRY_PG_HOME/run"                      # its Unix socket directory
 QUARRY_PG_USER="${QUARRY_PG_USER:-postgres}"          # the unprivileged OS user that runs it
 QUARRY_DB="${QUARRY_DB:-quarry}"
 QUARRY_BIND="${QUARRY_BIND:-127.0.0.1:8080}"
@@ -70,4 +76,10 @@ random_text() {
 # The URL the sidecar uses to reach a database of the private cluster.
 sidecar_database_url() {
   printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$QUARRY_SIDECAR_ROLE" "$QUARRY_SIDECAR_PASSWORD" "$QUARRY_PG_PORT" "$1"
+}
+
+# Quarry's files in the system PostgreSQL's directories, with their checksums: what the demo runs.
+system_extension_files() {
+  find "/usr/lib/postgresql/$PG_MAJOR/lib" "/usr/share/postgresql/$PG_MAJOR/extension" -maxdepth 1 \
+    -name 'quarry*' -type f -exec sha256sum {} + 2>/dev/null | sort
 }

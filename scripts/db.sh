@@ -17,7 +17,7 @@ for arg in "$@"; do
 done
 
 load_secrets
-PGRUN="$QUARRY_STATE/pg/run"
+PGRUN="$QUARRY_PG_RUN"
 psql_admin() {
   PGOPTIONS="-c client_min_messages=warning" \
     "$PG_BIN/psql" -h "$PGRUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"

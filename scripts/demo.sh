@@ -28,7 +28,7 @@ cat <<BANNER
     Health         $URL/healthz
     Demo login     demo@quarry.local / $QUARRY_DEMO_PASSWORD     (sees every region)
                    emea@quarry.local / $QUARRY_EMEA_PASSWORD     (sees only EMEA, no customer emails)
-    Database       $PG_BIN/psql -h $QUARRY_STATE/pg/run -p $QUARRY_PG_PORT -U postgres $QUARRY_DB
+    Database       $PG_BIN/psql -h $QUARRY_PG_RUN -p $QUARRY_PG_PORT -U postgres $QUARRY_DB
                    (or: ./dev psql)
 
   Add the MCP server to your client, e.g. Claude Code:

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/common.sh"
 
 SUITE="$QUARRY_ROOT/extension/tests/pg_regress"
-PGRUN="$QUARRY_STATE/pg/run"
+PGRUN="$QUARRY_PG_RUN"
 DB=quarry_regress
 PG_REGRESS="$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress"
 [ -x "$PG_REGRESS" ] || die "pg_regress not found at $PG_REGRESS (is postgresql-server-dev-$PG_MAJOR installed?)"

