@@ -128,6 +128,41 @@ async fn nothing_a_question_does_outlives_it_on_a_pooled_connection() {
     assert_eq!(state.get::<_, Option<String>>(1).as_deref(), Some("idle"), "the connection went back idle, not in a transaction");
 }
 
+/// A backend that reports an internal error (as one does when the extension's library was replaced
+/// under it) is closed, not handed to the next question; an ordinary error keeps the connection.
+#[tokio::test]
+async fn a_connection_that_reports_an_internal_error_is_not_reused() {
+    let s = Sidecar::start_with(&[("QUARRY_DB_POOL_SIZE", "1")]).await;
+    let (mut mcp, _) = mcp_session(&s, Some("retail_analyst"), &["Analytics"], None).await;
+    let pid = backend_pid(&mut mcp).await;
+
+    let ordinary = mcp.call("run_sql", json!({ "sql": "SELECT 1 / 0 AS x" })).await;
+    assert_eq!(ordinary["isError"], true, "{ordinary}");
+    assert_eq!(backend_pid(&mut mcp).await, pid, "an ordinary error keeps the connection");
+
+    // A stable built-in that PostgreSQL answers with SQLSTATE XX000 for an impossible object.
+    let internal = mcp.call("run_sql", json!({ "sql": "SELECT pg_describe_object(1, 1, 1) AS d" })).await;
+    assert_eq!(internal["isError"], true, "{internal}");
+    assert!(everything(&internal).contains("objectSubId"), "the database's message is shown: {internal}");
+    let after = backend_pid(&mut mcp).await;
+    assert_ne!(after, pid, "the backend that reported an internal error was not reused");
+    // The backend exits once it reads the closed connection: wait for that, within a bound.
+    let admin = admin().await;
+    let mut alive = 1;
+    for _ in 0..100 {
+        alive = admin
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&(pid as i32)])
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if alive == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(alive, 0, "and it was closed");
+}
+
 async fn wal_bytes_during(work: impl std::future::Future<Output = ()>) -> i64 {
     let admin = admin().await;
     let before: String = admin.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).await.unwrap().get(0);

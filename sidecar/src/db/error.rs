@@ -131,3 +131,9 @@ mod tests {
         assert_eq!(oauth_code("QO099"), None);
     }
 }
+
+/// Whether the database reported an internal or system error (SQLSTATE classes XX and 58): the
+/// backend itself may be in a bad state, so its connection is not reused.
+pub(crate) fn reports_internal_error(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| c.code().starts_with("XX") || c.code().starts_with("58"))
+}

@@ -75,30 +75,45 @@ impl Db {
     /// The one row a statement returns.
     async fn query_one(&self, sql: &str, params: &Params<'_>) -> Result<Row, DbError> {
         let client = self.connection().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.query_one(&statement, params).await?)
+        let result = async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query_one(&statement, params).await
+        }
+        .await;
+        settle(client, result)
     }
 
     /// The row a statement returns, if it returns one.
     async fn query_opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, DbError> {
         let client = self.connection().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.query_opt(&statement, params).await?)
+        let result = async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query_opt(&statement, params).await
+        }
+        .await;
+        settle(client, result)
     }
 
     /// Every row a statement returns.
     async fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, DbError> {
         let client = self.connection().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.query(&statement, params).await?)
+        let result = async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query(&statement, params).await
+        }
+        .await;
+        settle(client, result)
     }
 
     /// Runs a statement whose result does not matter.
     async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<(), DbError> {
         let client = self.connection().await?;
-        let statement = client.prepare_cached(sql).await?;
-        client.execute(&statement, params).await?;
-        Ok(())
+        let result = async {
+            let statement = client.prepare_cached(sql).await?;
+            client.execute(&statement, params).await
+        }
+        .await;
+        settle(client, result).map(drop)
     }
 
     /// Calls a function that returns one JSON value and reads it as `T`, so that what the
@@ -108,6 +123,19 @@ impl Db {
         let value: Option<Value> = self.query_one(sql, params).await?.get(0);
         serde_json::from_value(value.unwrap_or(Value::Null)).map_err(|e| DbError::unexpected_shape(function, &e))
     }
+}
+
+/// A statement's result, after which the connection goes back to the pool, unless the database
+/// reported an internal error on it: such a backend (one whose extension library was replaced
+/// under it, say) is closed rather than handed to the next caller.
+fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result<T, DbError> {
+    if let Err(e) = &result
+        && error::reports_internal_error(e)
+    {
+        tracing::warn!(error = %e, "the database reported an internal error; closing that connection");
+        drop(Object::take(client));
+    }
+    Ok(result?)
 }
 
 /// Seconds of a duration as the extension's functions take them (`make_interval(secs => $n)`).

@@ -150,8 +150,13 @@ impl Executor {
             [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
         // Sent together: the cleanup follows the query on the same connection without waiting for it.
         let (outcome, cleaned) = tokio::join!(client.query_one(&statement, &params), client.batch_execute(CLEANUP));
-        if let Err(e) = cleaned {
+        if let Err(e) = &cleaned {
             tracing::warn!(error = %e, "a query connection could not be cleaned; closing it");
+            drop(Object::take(client));
+        } else if let Err(e) = &outcome
+            && super::error::reports_internal_error(e)
+        {
+            tracing::warn!(error = %e, "the database reported an internal error; closing that connection");
             drop(Object::take(client));
         }
         match outcome {
