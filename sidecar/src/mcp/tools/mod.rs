@@ -168,7 +168,13 @@ pub async fn run(
         })
         .await;
     if audited.is_err() {
-        tracing::error!(tool, account_id = identity.account_id, "could not write the audit row");
+        // Fail closed: no call is answered without its audit row. (What a writing tool changed
+        // stays changed; the message says so, and the client may look before trying again.)
+        tracing::error!(tool, account_id = identity.account_id, "could not write the audit row; the answer is withheld");
+        return CallToolResult::error(vec![ContentBlock::text(
+            "Quarry could not record this call in its audit log, so its answer is withheld. The database may be \
+             restarting: try again in a moment (a change this call made may already be saved).",
+        )]);
     }
     tracing::info!(tool, account_id = identity.account_id, outcome = result_name, duration_ms, "tool call");
     match outcome {
