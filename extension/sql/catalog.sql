@@ -279,6 +279,7 @@ BEGIN
                FROM quarry.datasets s
                JOIN quarry.teams t ON t.id = s.team_id
                JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = list_datasets.account_id
+              WHERE quarry._assistant_allows(list_datasets.account_id, s.id)
               ORDER BY t.name, s.name LOOP
         BEGIN
             v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);

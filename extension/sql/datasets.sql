@@ -12,7 +12,18 @@ BEGIN
     RETURN v;
 END $$;
 
--- The dataset, provided the account may use it (an enabled member of the dataset's team).
+-- Whether an account may use a dataset of its teams: any of them, except that an assistant's
+-- account (sqlbot.sql) may use only the datasets registered for the assistant.
+CREATE FUNCTION _assistant_allows(account_id bigint, dataset_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM quarry.assistants a
+                        WHERE a.account_id = _assistant_allows.account_id
+                          AND NOT EXISTS (SELECT 1 FROM quarry.assistant_datasets x
+                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id))
+$$;
+
+-- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
+-- assistant's account, one of the assistant's datasets).
 CREATE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -21,7 +32,8 @@ BEGIN
     SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
     -- An unknown dataset and someone else's dataset look the same to the caller.
     IF v.id IS NULL OR NOT EXISTS (SELECT 1 FROM quarry.team_members m
-                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id) THEN
+                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id)
+       OR NOT quarry._assistant_allows(account_id, v.id) THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';

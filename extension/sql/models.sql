@@ -84,17 +84,20 @@ BEGIN
             OR m.team_id IN (SELECT tm.team_id FROM quarry.team_members tm WHERE tm.account_id = account_models.account_id)), '[]'));
 END $$;
 
--- The configuration that answers a dataset's questions: the dataset's own choice, else its team's
--- default, else the global default (the built-in planner unless a DBA changed it).
+-- The configuration that answers a dataset's questions: the model of the asking assistant (see
+-- sqlbot.sql) if it has one, else the dataset's own choice, else its team's default, else the
+-- global default (the built-in planner unless a DBA changed it).
 CREATE FUNCTION dataset_model(account_id bigint, dataset_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
+    v_chosen bigint := coalesce((SELECT a.model_config_id FROM quarry.assistants a WHERE a.account_id = dataset_model.account_id),
+                                v.model_config_id);
 BEGIN
     RETURN (SELECT quarry._model_json(m) FROM quarry.model_configs m
-             WHERE m.id = v.model_config_id
-                OR (v.model_config_id IS NULL AND m.is_default AND (m.team_id = v.team_id OR m.team_id IS NULL))
-             ORDER BY (m.id = v.model_config_id) DESC, m.team_id NULLS LAST
+             WHERE m.id = v_chosen
+                OR (v_chosen IS NULL AND m.is_default AND (m.team_id = v.team_id OR m.team_id IS NULL))
+             ORDER BY (m.id = v_chosen) DESC, m.team_id NULLS LAST
              LIMIT 1);
 END $$;
 

@@ -217,7 +217,8 @@ DECLARE
     v_scopes text[];
 BEGIN
     SELECT * INTO v_client FROM quarry.oauth_clients c WHERE c.client_id = check_authorization_request.client_id;
-    IF v_client.client_id IS NULL OR v_client.disabled THEN
+    -- Quarry's own clients (the SQLBot-compatible front) get their tokens elsewhere, never a code.
+    IF v_client.client_id IS NULL OR v_client.disabled OR v_client.kind = 'builtin' THEN
         RAISE EXCEPTION 'unknown client %', quote_literal(left(client_id, 200)) USING ERRCODE = 'QO002';
     END IF;
     IF v_redirect IS NULL THEN
@@ -564,11 +565,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Deletes what can no longer be used: old codes, tokens a week past expiry, ended sessions, MCP
--- sessions idle for a day, and stale throttle counters. Safe to run from any number of sidecars or from cron.
+-- sessions idle for a day, stale throttle counters, and chats of the SQLBot-compatible front that
+-- nobody asked a question in for 30 days. Safe to run from any number of sidecars or from cron.
 CREATE FUNCTION purge_expired() RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_codes bigint; v_tokens bigint; v_sessions bigint; v_throttle bigint;
+    v_codes bigint; v_tokens bigint; v_sessions bigint; v_throttle bigint; v_chats bigint;
 BEGIN
     DELETE FROM quarry.oauth_codes c WHERE c.expires_at < now() - interval '1 day';
     GET DIAGNOSTICS v_codes = ROW_COUNT;
@@ -580,7 +582,10 @@ BEGIN
      WHERE t.window_started_at < now() - interval '1 day' AND (t.locked_until IS NULL OR t.locked_until < now());
     GET DIAGNOSTICS v_throttle = ROW_COUNT;
     DELETE FROM quarry.mcp_sessions s WHERE s.last_seen_at < now() - interval '1 day' OR s.ended_at < now() - interval '1 hour';
-    RETURN jsonb_build_object('codes', v_codes, 'tokens', v_tokens, 'sessions', v_sessions, 'throttle', v_throttle);
+    DELETE FROM quarry.sqlbot_chats c WHERE c.conversation_id IS NULL AND c.created_at < now() - interval '30 days';
+    GET DIAGNOSTICS v_chats = ROW_COUNT;
+    RETURN jsonb_build_object('codes', v_codes, 'tokens', v_tokens, 'sessions', v_sessions, 'throttle', v_throttle,
+                              'chats', v_chats);
 END $$;
 
 INSERT INTO server_keys (purpose, key) VALUES ('refresh_successor', _random_bytes(32));

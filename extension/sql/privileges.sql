@@ -66,7 +66,12 @@ LANGUAGE sql IMMUTABLE AS $$
         'open_mcp_session(text, bigint, text)',
         'store_mcp_session(text, jsonb)',
         'load_mcp_session(text)',
-        'end_mcp_session(text)'
+        'end_mcp_session(text)',
+        -- The SQLBot-compatible front
+        'sqlbot_start(text, text, text, text, inet, interval, bigint)',
+        'sqlbot_caller(text, text, bigint, bigint)',
+        'sqlbot_bind_chat(bigint, bigint, bigint)',
+        'assistant_for(text, text, inet)'
     ]
 $$;
 

@@ -57,6 +57,51 @@ CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset
 ALTER TABLE pins ADD COLUMN computed_as name;
 UPDATE pins p SET computed_as = a.db_role FROM accounts a WHERE a.id = p.created_by;
 
+-- OAuth clients: Quarry's own client of the SQLBot-compatible front is of a kind of its own (it
+-- never takes part in the OAuth flow). It is created when first used, so no row is added here.
+ALTER TABLE oauth_clients
+    DROP CONSTRAINT oauth_clients_kind_check,
+    ADD CONSTRAINT oauth_clients_kind_check
+        CHECK (kind IN ('dynamic', 'metadata_document', 'preregistered', 'builtin'));
+
+-- The SQLBot-compatible front: chats opened by mcp_start, and the assistants a DBA registers.
+-- Both new in 0.2.0, so empty.
+CREATE TABLE sqlbot_chats (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id       bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,
+    team_id          bigint REFERENCES teams ON DELETE SET NULL,
+    conversation_id  bigint REFERENCES conversations ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sqlbot_chats_account_idx ON sqlbot_chats (account_id);
+CREATE INDEX sqlbot_chats_conversation_idx ON sqlbot_chats (conversation_id);
+SELECT pg_catalog.pg_extension_config_dump('sqlbot_chats', '');
+SELECT pg_catalog.pg_extension_config_dump('sqlbot_chats_id_seq', '');
+
+CREATE TABLE assistants (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name             text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+    team_id          bigint NOT NULL REFERENCES teams ON DELETE CASCADE,
+    account_id       bigint NOT NULL UNIQUE REFERENCES accounts ON DELETE CASCADE,
+    url              text NOT NULL UNIQUE CHECK (url ~ '^https?://[^\s]+$' AND length(url) <= 2048),
+    secret_hash      text NOT NULL CHECK (secret_hash LIKE '$argon2id$%'),
+    model_config_id  bigint REFERENCES model_configs ON DELETE SET NULL,
+    lang             text NOT NULL DEFAULT 'zh-CN' CHECK (lang IN ('zh-CN', 'zh-TW', 'en', 'ko-KR')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE assistants IS 'Embedding applications that ask through the SQLBot-compatible front, each as an account of its own.';
+SELECT pg_catalog.pg_extension_config_dump('assistants', '');
+SELECT pg_catalog.pg_extension_config_dump('assistants_id_seq', '');
+
+CREATE TABLE assistant_datasets (
+    assistant_id  bigint NOT NULL REFERENCES assistants ON DELETE CASCADE,
+    dataset_id    bigint NOT NULL REFERENCES datasets ON DELETE CASCADE,
+    PRIMARY KEY (assistant_id, dataset_id)
+);
+CREATE INDEX assistant_datasets_dataset_idx ON assistant_datasets (dataset_id);
+SELECT pg_catalog.pg_extension_config_dump('assistant_datasets', '');
+
 -- 2. Routines of 0.1.0 whose arguments or result 0.2.0 changes, or that it removes ----------------
 -- CREATE OR REPLACE cannot change a routine's argument names, defaults or result.
 DROP FUNCTION quarry.update_dataset(dataset_id bigint, name text, description text, row_limit integer, timeout_ms integer);
@@ -633,7 +678,18 @@ BEGIN
     RETURN v;
 END $$;
 
--- The dataset, provided the account may use it (an enabled member of the dataset's team).
+-- Whether an account may use a dataset of its teams: any of them, except that an assistant's
+-- account (sqlbot.sql) may use only the datasets registered for the assistant.
+CREATE OR REPLACE FUNCTION _assistant_allows(account_id bigint, dataset_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM quarry.assistants a
+                        WHERE a.account_id = _assistant_allows.account_id
+                          AND NOT EXISTS (SELECT 1 FROM quarry.assistant_datasets x
+                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id))
+$$;
+
+-- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
+-- assistant's account, one of the assistant's datasets).
 CREATE OR REPLACE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -642,7 +698,8 @@ BEGIN
     SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
     -- An unknown dataset and someone else's dataset look the same to the caller.
     IF v.id IS NULL OR NOT EXISTS (SELECT 1 FROM quarry.team_members m
-                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id) THEN
+                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id)
+       OR NOT quarry._assistant_allows(account_id, v.id) THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';
@@ -1206,6 +1263,7 @@ BEGIN
                FROM quarry.datasets s
                JOIN quarry.teams t ON t.id = s.team_id
                JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = list_datasets.account_id
+              WHERE quarry._assistant_allows(list_datasets.account_id, s.id)
               ORDER BY t.name, s.name LOOP
         BEGIN
             v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);
@@ -1488,7 +1546,8 @@ DECLARE
     v_scopes text[];
 BEGIN
     SELECT * INTO v_client FROM quarry.oauth_clients c WHERE c.client_id = check_authorization_request.client_id;
-    IF v_client.client_id IS NULL OR v_client.disabled THEN
+    -- Quarry's own clients (the SQLBot-compatible front) get their tokens elsewhere, never a code.
+    IF v_client.client_id IS NULL OR v_client.disabled OR v_client.kind = 'builtin' THEN
         RAISE EXCEPTION 'unknown client %', quote_literal(left(client_id, 200)) USING ERRCODE = 'QO002';
     END IF;
     IF v_redirect IS NULL THEN
@@ -1835,11 +1894,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Deletes what can no longer be used: old codes, tokens a week past expiry, ended sessions, MCP
--- sessions idle for a day, and stale throttle counters. Safe to run from any number of sidecars or from cron.
+-- sessions idle for a day, stale throttle counters, and chats of the SQLBot-compatible front that
+-- nobody asked a question in for 30 days. Safe to run from any number of sidecars or from cron.
 CREATE OR REPLACE FUNCTION purge_expired() RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_codes bigint; v_tokens bigint; v_sessions bigint; v_throttle bigint;
+    v_codes bigint; v_tokens bigint; v_sessions bigint; v_throttle bigint; v_chats bigint;
 BEGIN
     DELETE FROM quarry.oauth_codes c WHERE c.expires_at < now() - interval '1 day';
     GET DIAGNOSTICS v_codes = ROW_COUNT;
@@ -1851,7 +1911,10 @@ BEGIN
      WHERE t.window_started_at < now() - interval '1 day' AND (t.locked_until IS NULL OR t.locked_until < now());
     GET DIAGNOSTICS v_throttle = ROW_COUNT;
     DELETE FROM quarry.mcp_sessions s WHERE s.last_seen_at < now() - interval '1 day' OR s.ended_at < now() - interval '1 hour';
-    RETURN jsonb_build_object('codes', v_codes, 'tokens', v_tokens, 'sessions', v_sessions, 'throttle', v_throttle);
+    DELETE FROM quarry.sqlbot_chats c WHERE c.conversation_id IS NULL AND c.created_at < now() - interval '30 days';
+    GET DIAGNOSTICS v_chats = ROW_COUNT;
+    RETURN jsonb_build_object('codes', v_codes, 'tokens', v_tokens, 'sessions', v_sessions, 'throttle', v_throttle,
+                              'chats', v_chats);
 END $$;
 
 -- From extension/sql/sessions.sql -----------------------------------------------------------------
@@ -1910,12 +1973,12 @@ BEGIN
                               'expires_at', v_expires);
 END $$;
 
--- Signs in with email and password. Returns {ok: true, account_id, session, csrf, expires_at}, or
--- {ok: false, reason: 'invalid'} (wrong email or password, or a disabled account: the same answer),
--- or {ok: false, reason: 'throttled', retry_after} after too many failures for that email
--- (5 in 15 minutes) or that address (50 in 15 minutes).
-CREATE OR REPLACE FUNCTION sign_in(email text, password text, client_ip inet, user_agent text,
-                        session_ttl interval DEFAULT '12 hours') RETURNS jsonb
+-- Checks a sign-in with the throttling every password sign-in gets (the sign-in page's and the
+-- SQLBot-compatible front's): {ok: true, account_id}, or {ok: false, reason: 'invalid'} (wrong
+-- email or password, or a disabled account: the same answer), or {ok: false, reason: 'throttled',
+-- retry_after} after too many failures for that email (5 in 15 minutes) or that address (50 in
+-- 15 minutes). A failure counts against both; a success clears the email's count.
+CREATE OR REPLACE FUNCTION _check_sign_in(email text, password text, client_ip inet) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     v_keys text[] := quarry._throttle_keys(coalesce(email, ''), client_ip);
@@ -1932,7 +1995,22 @@ BEGIN
         RETURN jsonb_build_object('ok', false, 'reason', 'invalid');
     END IF;
     DELETE FROM quarry.sign_in_throttle t WHERE t.key = v_keys[1];
-    RETURN quarry._create_session(v_account, client_ip, user_agent, session_ttl);
+    RETURN jsonb_build_object('ok', true, 'account_id', v_account);
+END $$;
+
+-- Signs in with email and password. Returns {ok: true, account_id, session, csrf, expires_at}, or
+-- {ok: false, reason: 'invalid'} or {ok: false, reason: 'throttled', retry_after} as
+-- _check_sign_in says.
+CREATE OR REPLACE FUNCTION sign_in(email text, password text, client_ip inet, user_agent text,
+                        session_ttl interval DEFAULT '12 hours') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_checked jsonb := quarry._check_sign_in(email, password, client_ip);
+BEGIN
+    IF NOT (v_checked->>'ok')::boolean THEN
+        RETURN v_checked;
+    END IF;
+    RETURN quarry._create_session((v_checked->>'account_id')::bigint, client_ip, user_agent, session_ttl);
 END $$;
 
 -- Creates an account (with no database role and no team: a DBA grants those) and signs it in.
@@ -2506,17 +2584,20 @@ BEGIN
             OR m.team_id IN (SELECT tm.team_id FROM quarry.team_members tm WHERE tm.account_id = account_models.account_id)), '[]'));
 END $$;
 
--- The configuration that answers a dataset's questions: the dataset's own choice, else its team's
--- default, else the global default (the built-in planner unless a DBA changed it).
+-- The configuration that answers a dataset's questions: the model of the asking assistant (see
+-- sqlbot.sql) if it has one, else the dataset's own choice, else its team's default, else the
+-- global default (the built-in planner unless a DBA changed it).
 CREATE OR REPLACE FUNCTION dataset_model(account_id bigint, dataset_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
+    v_chosen bigint := coalesce((SELECT a.model_config_id FROM quarry.assistants a WHERE a.account_id = dataset_model.account_id),
+                                v.model_config_id);
 BEGIN
     RETURN (SELECT quarry._model_json(m) FROM quarry.model_configs m
-             WHERE m.id = v.model_config_id
-                OR (v.model_config_id IS NULL AND m.is_default AND (m.team_id = v.team_id OR m.team_id IS NULL))
-             ORDER BY (m.id = v.model_config_id) DESC, m.team_id NULLS LAST
+             WHERE m.id = v_chosen
+                OR (v_chosen IS NULL AND m.is_default AND (m.team_id = v.team_id OR m.team_id IS NULL))
+             ORDER BY (m.id = v_chosen) DESC, m.team_id NULLS LAST
              LIMIT 1);
 END $$;
 
@@ -3172,7 +3253,8 @@ BEGIN
     ELSE
         SELECT count(*), min(s.id) INTO v_count, v_dataset
           FROM quarry.datasets s
-          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id;
+          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id
+         WHERE quarry._assistant_allows(question_start.account_id, s.id);
         IF v_count = 0 THEN
             RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
                 USING ERRCODE = 'insufficient_privilege';
@@ -3282,6 +3364,429 @@ LANGUAGE sql AS $$
             audit.duration_ms, left(audit.error, 2000), left(audit.question, 2000), left(audit.sql, 20000), audit.row_count)
 $$;
 
+-- From extension/sql/sqlbot.sql -------------------------------------------------------------------
+-- The SQLBot-compatible front (README, "SQLBot-compatible front"). SQLBot's clients sign in with a
+-- user name and password, carry the token they get in every call's arguments, open a chat before
+-- any dataset is chosen, and embedding applications ask as an "assistant". Each of those is a piece
+-- of Quarry's own model here:
+-- - the tokens are access tokens of Quarry's built-in client 'sqlbot': they are among an account's
+--   grants (the settings page, account_grants), revocable like any other, carry the scopes the DBA
+--   allows the front (configure_sqlbot; read and write unless changed) and are bound to the
+--   front's URL, so that they open nothing else;
+-- - a chat (sqlbot_chats) becomes a conversation with its first question, once its dataset is known;
+-- - an assistant asks through an account of its own (a role, conversations, audit rows), about the
+--   datasets registered for it only, and is recognized by the URL it names and its secret.
+
+-- Quarry's client for the front, made with its defaults when first needed.
+CREATE OR REPLACE FUNCTION _sqlbot_client() RETURNS quarry.oauth_clients
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.oauth_clients;
+BEGIN
+    SELECT * INTO v FROM quarry.oauth_clients c WHERE c.client_id = 'sqlbot';
+    IF v.client_id IS NULL THEN
+        INSERT INTO quarry.oauth_clients AS c (client_id, kind, client_name, redirect_uris, grant_types, scope)
+        VALUES ('sqlbot', 'builtin', 'SQLBot-compatible clients', ARRAY['urn:quarry:sqlbot'], '{}', 'read write')
+        ON CONFLICT ON CONSTRAINT oauth_clients_pkey DO NOTHING;
+        SELECT * INTO STRICT v FROM quarry.oauth_clients c WHERE c.client_id = 'sqlbot';
+    END IF;
+    RETURN v;
+END $$;
+
+-- What the DBA allows the front: whether it is on, and the scopes of the tokens it issues (NULL
+-- leaves either as it is). Narrower scopes apply at once, to the tokens issued before too; turning
+-- the front off ends every token it issued. Returns the settings, with how many accounts have used
+-- the front and how many live tokens it holds.
+CREATE OR REPLACE FUNCTION configure_sqlbot(scopes text DEFAULT NULL, enabled boolean DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.oauth_clients := quarry._sqlbot_client();
+    v_scopes text[] := quarry._parse_scopes(scopes, '22023');
+BEGIN
+    IF scopes IS NOT NULL AND coalesce(cardinality(v_scopes), 0) = 0 THEN
+        RAISE EXCEPTION 'the SQLBot-compatible front needs at least one scope' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Its clients need read to list teams, datasets and models, and write to ask questions.';
+    END IF;
+    UPDATE quarry.oauth_clients c
+       SET scope = coalesce(array_to_string(v_scopes, ' '), c.scope),
+           disabled = coalesce(NOT configure_sqlbot.enabled, c.disabled)
+     WHERE c.client_id = v.client_id
+    RETURNING * INTO v;
+    IF v.disabled THEN
+        UPDATE quarry.oauth_tokens t SET revoked_at = now() WHERE t.client_id = v.client_id AND t.revoked_at IS NULL;
+    END IF;
+    RETURN jsonb_build_object(
+        'enabled', NOT v.disabled,
+        'scopes', to_jsonb(quarry._parse_scopes(v.scope)),
+        'accounts', (SELECT count(*) FROM quarry.oauth_consents g WHERE g.client_id = v.client_id),
+        'active_tokens', (SELECT count(*) FROM quarry.oauth_tokens t
+                           WHERE t.client_id = v.client_id AND t.revoked_at IS NULL AND t.expires_at > now()));
+END $$;
+
+-- The account behind a live token of the front for `audience`, with the scopes it was issued that
+-- the DBA still allows; no row for any other token.
+CREATE OR REPLACE FUNCTION _sqlbot_token(token text, audience text)
+RETURNS TABLE (account_id bigint, scopes text[], expires_at timestamptz)
+LANGUAGE sql AS $$
+    SELECT t.account_id,
+           ARRAY(SELECT s FROM unnest(t.scopes) s WHERE s = ANY (quarry._parse_scopes(c.scope))),
+           t.expires_at
+      FROM quarry.check_token(token, audience) t
+      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
+     WHERE t.client_id = 'sqlbot'
+$$;
+
+-- SQLBot's mcp_start: signs in with email and password (with the sign-in page's throttling, see
+-- _check_sign_in) or takes a live token of the front, checks the workspace (when team_id is given,
+-- a team of the account's), issues an access token for `audience` on a sign-in (no refresh token:
+-- SQLBot's clients sign in again), and opens a chat. Returns {ok: true, access_token, token_type,
+-- expires_in, scope, account_id, chat_id} or {ok: false, reason}: 'invalid' (wrong email or
+-- password, or a disabled account), 'throttled' (with retry_after), 'token' (a token that is
+-- unknown, expired, revoked or not the front's), 'disabled' (the DBA turned the front off),
+-- 'no_team' (the account is in no team) or 'not_member' (not in team_id). Nothing is issued or
+-- opened unless the answer is ok.
+CREATE OR REPLACE FUNCTION sqlbot_start(email text, password text, token text, audience text, client_ip inet,
+                             access_ttl interval DEFAULT '1 hour', team_id bigint DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_client quarry.oauth_clients := quarry._sqlbot_client();
+    v_checked jsonb;
+    v_account bigint;
+    v_scopes text[];
+    v_token text := token;
+    v_expires timestamptz;
+    v_chat bigint;
+BEGIN
+    PERFORM quarry._require(nullif(audience, ''), 'audience');
+    IF v_client.disabled THEN
+        RETURN jsonb_build_object('ok', false, 'reason', 'disabled');
+    END IF;
+    IF v_token IS NOT NULL THEN
+        SELECT t.account_id, t.scopes, t.expires_at INTO v_account, v_scopes, v_expires
+          FROM quarry._sqlbot_token(v_token, audience) t;
+        IF v_account IS NULL THEN
+            RETURN jsonb_build_object('ok', false, 'reason', 'token');
+        END IF;
+    ELSE
+        v_checked := quarry._check_sign_in(email, password, client_ip);
+        IF NOT (v_checked->>'ok')::boolean THEN
+            RETURN v_checked;
+        END IF;
+        v_account := (v_checked->>'account_id')::bigint;
+        v_scopes := quarry._parse_scopes(v_client.scope);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM quarry.team_members m WHERE m.account_id = v_account) THEN
+        RETURN jsonb_build_object('ok', false, 'reason', 'no_team');
+    ELSIF sqlbot_start.team_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM quarry.team_members m WHERE m.account_id = v_account AND m.team_id = sqlbot_start.team_id) THEN
+        RETURN jsonb_build_object('ok', false, 'reason', 'not_member');
+    END IF;
+    IF v_token IS NULL THEN
+        v_token := 'qat_' || quarry._random_token(32);
+        v_expires := now() + coalesce(access_ttl, interval '1 hour');
+        INSERT INTO quarry.oauth_tokens (token_hash, kind, client_id, account_id, scopes, audience, family_id, expires_at)
+        VALUES (quarry._hash_token(v_token), 'access', v_client.client_id, v_account, v_scopes, audience,
+                gen_random_uuid(), v_expires);
+        -- The grant is listed among the account's connected apps; revoking it there ends its tokens.
+        INSERT INTO quarry.oauth_consents AS g (account_id, client_id, scopes)
+        VALUES (v_account, v_client.client_id, v_scopes)
+        ON CONFLICT ON CONSTRAINT oauth_consents_pkey DO UPDATE SET scopes = excluded.scopes, granted_at = now();
+    END IF;
+    INSERT INTO quarry.sqlbot_chats (account_id, team_id) VALUES (v_account, sqlbot_start.team_id) RETURNING id INTO v_chat;
+    RETURN jsonb_build_object(
+        'ok', true, 'access_token', v_token, 'token_type', 'Bearer',
+        'expires_in', greatest(0, extract(epoch FROM v_expires - now())::bigint),
+        'scope', array_to_string(v_scopes, ' '), 'account_id', v_account, 'chat_id', v_chat);
+END $$;
+
+-- Who calls the front with a token, in one call per request: {account_id, scopes, in_team, chat}
+-- for a live token of the front for `audience`, NULL for any other. With team_id, in_team says
+-- whether the account is a member of that team (else it is null). With chat_id, chat is
+-- {id, team_id, conversation_id, dataset_id} when the chat is the account's (conversation_id and
+-- dataset_id are null until its first question), else null.
+CREATE OR REPLACE FUNCTION sqlbot_caller(token text, audience text, chat_id bigint DEFAULT NULL, team_id bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM quarry._sqlbot_token(token, audience);
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object(
+        'account_id', v.account_id,
+        'scopes', to_jsonb(v.scopes),
+        'in_team', CASE WHEN sqlbot_caller.team_id IS NOT NULL THEN EXISTS (
+                       SELECT 1 FROM quarry.team_members m WHERE m.account_id = v.account_id AND m.team_id = sqlbot_caller.team_id) END,
+        'chat', (SELECT jsonb_build_object('id', c.id, 'team_id', c.team_id, 'conversation_id', c.conversation_id,
+                                           'dataset_id', k.dataset_id)
+                   FROM quarry.sqlbot_chats c
+                   LEFT JOIN quarry.conversations k ON k.id = c.conversation_id
+                  WHERE c.id = sqlbot_caller.chat_id AND c.account_id = v.account_id));
+END $$;
+
+-- Makes the conversation a chat's first question started the chat's conversation. Should two
+-- first questions of one chat run at once, the first bound wins (the other keeps its own
+-- conversation). Returns the chat's conversation.
+CREATE OR REPLACE FUNCTION sqlbot_bind_chat(account_id bigint, chat_id bigint, conversation_id bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.conversations := quarry._conversation_for(account_id, conversation_id);
+    v_bound bigint;
+BEGIN
+    UPDATE quarry.sqlbot_chats c SET conversation_id = v.id
+     WHERE c.id = sqlbot_bind_chat.chat_id AND c.account_id = v.account_id AND c.conversation_id IS NULL;
+    SELECT c.conversation_id INTO v_bound FROM quarry.sqlbot_chats c
+     WHERE c.id = sqlbot_bind_chat.chat_id AND c.account_id = v.account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'chat % does not exist', chat_id USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN v_bound;
+END $$;
+
+-- Assistants ------------------------------------------------------------------------------------------
+
+-- The assistant with this name; raises undefined_object when there is none.
+CREATE OR REPLACE FUNCTION assistant_id(name text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    SELECT a.id INTO v_id FROM quarry.assistants a WHERE a.name = btrim(quarry._require(assistant_id.name, 'name'));
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'no assistant named %', quote_literal(name) USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN v_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION _assistant(assistant_id bigint, lock boolean DEFAULT false) RETURNS quarry.assistants
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.assistants;
+BEGIN
+    IF lock THEN
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id') FOR UPDATE;
+    ELSE
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id');
+    END IF;
+    IF v.id IS NULL THEN
+        RAISE EXCEPTION 'assistant % does not exist', assistant_id USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN v;
+END $$;
+
+-- A URL as assistants are recognized by it: without surrounding spaces and trailing slashes.
+-- Quarry never fetches it.
+CREATE OR REPLACE FUNCTION _assistant_url(url text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v text := rtrim(btrim(quarry._require(url, 'url')), '/');
+BEGIN
+    IF v !~ '^https?://[^\s/]+' OR v ~ '\s' OR length(v) > 2048 THEN
+        RAISE EXCEPTION 'url must be the http or https URL the application names when it asks, not %',
+            quote_literal(left(url, 100)) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v;
+END $$;
+
+-- The secret an assistant gets: the one given (16 to 1024 characters), or a new random one.
+CREATE OR REPLACE FUNCTION _assistant_secret(secret text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF secret IS NULL THEN
+        RETURN 'qas_' || quarry._random_token(32);
+    ELSIF length(secret) < 16 OR length(secret) > 1024 THEN
+        RAISE EXCEPTION 'an assistant''s secret has 16 to 1024 characters' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Leave it out, and Quarry makes a strong one.';
+    END IF;
+    RETURN secret;
+END $$;
+
+-- An assistant's datasets, checked: at least one, each of the assistant's team.
+CREATE OR REPLACE FUNCTION _assistant_datasets(team_id bigint, datasets bigint[]) RETURNS bigint[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_bad text;
+BEGIN
+    IF datasets IS NULL OR cardinality(datasets) = 0 THEN
+        RAISE EXCEPTION 'an assistant needs at least one dataset' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT coalesce(x::text, 'NULL') INTO v_bad FROM unnest(datasets) x
+     WHERE x IS NULL OR NOT EXISTS (SELECT 1 FROM quarry.datasets d WHERE d.id = x AND d.team_id = _assistant_datasets.team_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'dataset % does not exist or is not team %''s', v_bad, team_id USING ERRCODE = 'undefined_object',
+            HINT = 'An assistant asks about datasets of its own team only.';
+    END IF;
+    RETURN ARRAY(SELECT DISTINCT x FROM unnest(datasets) x ORDER BY x);
+END $$;
+
+-- An assistant's model configuration, checked: one its team may use (or NULL).
+CREATE OR REPLACE FUNCTION _assistant_model(team_id bigint, model_config_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF model_config_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM quarry.model_configs m
+         WHERE m.id = _assistant_model.model_config_id AND (m.team_id IS NULL OR m.team_id = _assistant_model.team_id)) THEN
+        RAISE EXCEPTION 'model configuration % does not exist or belongs to another team', model_config_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN model_config_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION _assistant_lang(lang text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF lang IS NULL OR lang NOT IN ('zh-CN', 'zh-TW', 'en', 'ko-KR') THEN
+        RAISE EXCEPTION 'lang must be zh-CN, zh-TW, en or ko-KR, not %', coalesce(quote_literal(lang), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN lang;
+END $$;
+
+-- Registers an application that asks through mcp_assistant (DBA): its name; its team; the datasets
+-- it may ask about (its team's); the database role its questions run as (checked as an account's
+-- role is); the URL it names when it asks; its secret (16 to 1024 characters, or NULL for Quarry to
+-- make one); a model configuration (NULL: each dataset's own); the language of its answers. It asks
+-- through an account of its own made here: a member of the team, mapped to the role, without a
+-- password (nobody can sign in as it). Returns {id, account_id, secret}: the secret Quarry made,
+-- shown this once (null when one was given); only its argon2id hash is kept.
+CREATE OR REPLACE FUNCTION create_assistant(name text, team_id bigint, datasets bigint[], db_role name, url text,
+                                 secret text DEFAULT NULL, model_config_id bigint DEFAULT NULL,
+                                 lang text DEFAULT 'zh-CN') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_name text := quarry._text_arg(name, 'name', 1, 200);
+    v_team quarry.teams := quarry._team(team_id);
+    v_datasets bigint[] := quarry._assistant_datasets(v_team.id, datasets);
+    v_url text := quarry._assistant_url(url);
+    v_secret text := quarry._assistant_secret(secret);
+    v_model bigint := quarry._assistant_model(v_team.id, model_config_id);
+    v_lang text := quarry._assistant_lang(lang);
+    v_account bigint;
+    v_id bigint;
+BEGIN
+    PERFORM quarry._require(db_role, 'db_role');
+    IF EXISTS (SELECT 1 FROM quarry.assistants a WHERE a.name = v_name) THEN
+        RAISE EXCEPTION 'an assistant named % already exists', quote_literal(v_name) USING ERRCODE = 'unique_violation';
+    ELSIF EXISTS (SELECT 1 FROM quarry.assistants a WHERE a.url = v_url) THEN
+        RAISE EXCEPTION 'an assistant is registered for % already', v_url USING ERRCODE = 'unique_violation',
+            HINT = 'An assistant is recognized by the URL it names: give each its own.';
+    END IF;
+    v_account := quarry.create_account('assistant-' || lower(quarry._random_token(16)) || '@assistants.quarry.invalid',
+                                       NULL, left('Assistant ' || v_name, 200), db_role);
+    INSERT INTO quarry.team_members (team_id, account_id, role) VALUES (v_team.id, v_account, 'member');
+    INSERT INTO quarry.assistants AS a (name, team_id, account_id, url, secret_hash, model_config_id, lang)
+    VALUES (v_name, v_team.id, v_account, v_url, quarry._hash_password(v_secret), v_model, v_lang)
+    RETURNING a.id INTO v_id;
+    INSERT INTO quarry.assistant_datasets (assistant_id, dataset_id) SELECT v_id, d FROM unnest(v_datasets) d;
+    RETURN jsonb_build_object('id', v_id, 'account_id', v_account,
+                              'secret', CASE WHEN create_assistant.secret IS NULL THEN v_secret END);
+END $$;
+
+-- Changes an assistant (DBA). NULL leaves a field as it is; model_config_id 0 lets each dataset's
+-- own model answer again.
+CREATE OR REPLACE FUNCTION update_assistant(assistant_id bigint, datasets bigint[] DEFAULT NULL, db_role name DEFAULT NULL,
+                                 url text DEFAULT NULL, model_config_id bigint DEFAULT NULL, lang text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.assistants := quarry._assistant(assistant_id, lock => true);
+    v_url text := CASE WHEN update_assistant.url IS NULL THEN v.url ELSE quarry._assistant_url(update_assistant.url) END;
+BEGIN
+    IF v_url <> v.url AND EXISTS (SELECT 1 FROM quarry.assistants a WHERE a.url = v_url) THEN
+        RAISE EXCEPTION 'an assistant is registered for % already', v_url USING ERRCODE = 'unique_violation';
+    END IF;
+    IF db_role IS NOT NULL THEN
+        PERFORM quarry.set_account_role(v.account_id, db_role);
+    END IF;
+    IF datasets IS NOT NULL THEN
+        DELETE FROM quarry.assistant_datasets x WHERE x.assistant_id = v.id;
+        INSERT INTO quarry.assistant_datasets (assistant_id, dataset_id)
+        SELECT v.id, d FROM unnest(quarry._assistant_datasets(v.team_id, datasets)) d;
+    END IF;
+    UPDATE quarry.assistants a
+       SET url = v_url,
+           model_config_id = CASE WHEN update_assistant.model_config_id IS NULL THEN a.model_config_id
+                                  WHEN update_assistant.model_config_id = 0 THEN NULL
+                                  ELSE quarry._assistant_model(v.team_id, update_assistant.model_config_id) END,
+           lang = CASE WHEN update_assistant.lang IS NULL THEN a.lang ELSE quarry._assistant_lang(update_assistant.lang) END,
+           updated_at = now()
+     WHERE a.id = v.id;
+END $$;
+
+-- Gives an assistant a new secret (DBA): the one given, or a new random one. Returns it; the old
+-- one stops working at once.
+CREATE OR REPLACE FUNCTION reset_assistant_secret(assistant_id bigint, secret text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.assistants := quarry._assistant(assistant_id, lock => true);
+    v_secret text := quarry._assistant_secret(secret);
+BEGIN
+    UPDATE quarry.assistants a SET secret_hash = quarry._hash_password(v_secret), updated_at = now() WHERE a.id = v.id;
+    RETURN v_secret;
+END $$;
+
+-- Removes an assistant (DBA), with its account and the conversations it had.
+CREATE OR REPLACE FUNCTION drop_assistant(assistant_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v quarry.assistants := quarry._assistant(assistant_id, lock => true);
+BEGIN
+    DELETE FROM quarry.accounts a WHERE a.id = v.account_id;
+END $$;
+
+-- Every assistant, for DBAs (never a secret or its hash).
+CREATE OR REPLACE FUNCTION assistants()
+RETURNS TABLE (id bigint, name text, team text, datasets text[], db_role name, url text, model text, lang text,
+               account_id bigint, created_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT a.id, a.name, t.name,
+           ARRAY(SELECT d.name FROM quarry.assistant_datasets x JOIN quarry.datasets d ON d.id = x.dataset_id
+                  WHERE x.assistant_id = a.id ORDER BY d.name),
+           u.db_role, a.url, m.name, a.lang, a.account_id, a.created_at
+      FROM quarry.assistants a
+      JOIN quarry.teams t ON t.id = a.team_id
+      JOIN quarry.accounts u ON u.id = a.account_id
+      LEFT JOIN quarry.model_configs m ON m.id = a.model_config_id
+     ORDER BY a.name
+$$;
+
+-- The assistant an mcp_assistant call is for: the one registered for `url` (spaces and trailing
+-- slashes aside), provided `secret` is its secret. Returns {ok: true, assistant_id, account_id,
+-- name, lang, datasets}; or {ok: false, reason: 'invalid'} for an unknown URL or a wrong secret
+-- (the same answer, after the same hashing work); or {ok: false, reason: 'throttled', retry_after}
+-- once the address has failed too often (failures count with the address's failed sign-ins, 50 in
+-- 15 minutes); or {ok: false, reason: 'disabled'} when a DBA disabled the assistant's account.
+CREATE OR REPLACE FUNCTION assistant_for(url text, secret text, client_ip inet) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_key text := 'ip:' || host(client_ip);
+    v_wait integer := quarry._locked_for(v_key);
+    v quarry.assistants;
+    v_matches boolean;
+BEGIN
+    IF v_wait IS NOT NULL THEN
+        RETURN jsonb_build_object('ok', false, 'reason', 'throttled', 'retry_after', v_wait);
+    END IF;
+    SELECT * INTO v FROM quarry.assistants a WHERE a.url = rtrim(btrim(coalesce(assistant_for.url, '')), '/');
+    -- Hashed whether or not the URL is known (an unknown one against a throwaway hash).
+    v_matches := quarry._verify_password(v.secret_hash, left(coalesce(secret, ''), 1025)) IS TRUE;
+    IF v.id IS NULL OR NOT v_matches OR secret IS NULL OR length(secret) > 1024 THEN
+        IF v_key IS NOT NULL THEN
+            PERFORM quarry._count_failure(v_key);
+        END IF;
+        RETURN jsonb_build_object('ok', false, 'reason', 'invalid');
+    ELSIF (SELECT u.disabled FROM quarry.accounts u WHERE u.id = v.account_id) THEN
+        RETURN jsonb_build_object('ok', false, 'reason', 'disabled');
+    END IF;
+    RETURN jsonb_build_object(
+        'ok', true, 'assistant_id', v.id, 'account_id', v.account_id, 'name', v.name, 'lang', v.lang,
+        'datasets', (SELECT coalesce(jsonb_agg(x.dataset_id ORDER BY x.dataset_id), '[]')
+                       FROM quarry.assistant_datasets x WHERE x.assistant_id = v.id));
+END $$;
+
 -- From extension/sql/privileges.sql ---------------------------------------------------------------
 -- Who may touch what. Nothing in the quarry schema belongs to anyone but the extension's owner:
 -- the roles that answer questions can neither read its tables nor call its functions. The sidecar's
@@ -3351,7 +3856,12 @@ LANGUAGE sql IMMUTABLE AS $$
         'open_mcp_session(text, bigint, text)',
         'store_mcp_session(text, jsonb)',
         'load_mcp_session(text)',
-        'end_mcp_session(text)'
+        'end_mcp_session(text)',
+        -- The SQLBot-compatible front
+        'sqlbot_start(text, text, text, text, inet, interval, bigint)',
+        'sqlbot_caller(text, text, bigint, bigint)',
+        'sqlbot_bind_chat(bigint, bigint, bigint)',
+        'assistant_for(text, text, inet)'
     ]
 $$;
 
@@ -3457,6 +3967,14 @@ UPDATE pg_catalog.pg_init_privs p
 --   extension/sql/schema.sql: CREATE TABLE model_configs ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, team_id bigint REFE …
 --   extension/sql/schema.sql: CREATE TABLE datasets ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, team_id bigint NOT NULL  …
 --   extension/sql/schema.sql: CREATE TABLE semantic_items ( dataset_id bigint NOT NULL REFERENCES datasets ON DELETE CASCADE, kind …
+--   extension/sql/schema.sql: CREATE TABLE oauth_clients ( client_id text PRIMARY KEY CHECK (length(client_id) BETWEEN 1 AND 2048) …
 --   extension/sql/schema.sql: CREATE TABLE conversations ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dataset_id bigint N …
 --   extension/sql/schema.sql: CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_sessi …
 --   extension/sql/schema.sql: CREATE TABLE pins ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dashboard_id bigint NOT NULL …
+--   extension/sql/schema.sql: CREATE TABLE sqlbot_chats ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NO …
+--   extension/sql/schema.sql: CREATE INDEX sqlbot_chats_account_idx ON sqlbot_chats (account_id);
+--   extension/sql/schema.sql: CREATE INDEX sqlbot_chats_conversation_idx ON sqlbot_chats (conversation_id);
+--   extension/sql/schema.sql: CREATE TABLE assistants ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL UNI …
+--   extension/sql/schema.sql: COMMENT ON TABLE assistants IS 'Embedding applications that ask through the SQLBot-compatible front, …
+--   extension/sql/schema.sql: CREATE TABLE assistant_datasets ( assistant_id bigint NOT NULL REFERENCES assistants ON DELETE CASCA …
+--   extension/sql/schema.sql: CREATE INDEX assistant_datasets_dataset_idx ON assistant_datasets (dataset_id);

@@ -112,7 +112,8 @@ BEGIN
     ELSE
         SELECT count(*), min(s.id) INTO v_count, v_dataset
           FROM quarry.datasets s
-          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id;
+          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id
+         WHERE quarry._assistant_allows(question_start.account_id, s.id);
         IF v_count = 0 THEN
             RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
                 USING ERRCODE = 'insufficient_privilege';

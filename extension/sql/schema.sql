@@ -134,7 +134,10 @@ CREATE TABLE semantic_items (
 CREATE TABLE oauth_clients (
     -- Random for registered clients; the https URL itself for Client ID Metadata Documents.
     client_id                   text PRIMARY KEY CHECK (length(client_id) BETWEEN 1 AND 2048),
-    kind                        text NOT NULL CHECK (kind IN ('dynamic', 'metadata_document', 'preregistered')),
+    -- builtin: a client of Quarry's own (the SQLBot-compatible front), never one of the OAuth flow.
+    -- The constraint keeps the name PostgreSQL gave it in 0.1.0.
+    kind                        text NOT NULL CONSTRAINT oauth_clients_kind_check
+                                CHECK (kind IN ('dynamic', 'metadata_document', 'preregistered', 'builtin')),
     client_name                 text NOT NULL CHECK (length(client_name) BETWEEN 1 AND 200),
     redirect_uris               text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 1 AND 20),
     grant_types                 text[] NOT NULL DEFAULT '{authorization_code,refresh_token}',
@@ -317,6 +320,44 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at_idx ON audit_log USING brin (at);
 CREATE INDEX audit_log_account_idx ON audit_log (account_id, at DESC);
 COMMENT ON TABLE audit_log IS 'One row per tool call and security event: who, through which client, what, how long, outcome.';
+
+-- The SQLBot-compatible front (sqlbot.sql) -------------------------------------------------------------
+
+-- A chat that SQLBot's mcp_start opened: it becomes a conversation with its first question, once
+-- the question's dataset is known.
+CREATE TABLE sqlbot_chats (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id       bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,
+    team_id          bigint REFERENCES teams ON DELETE SET NULL,           -- the workspace chosen at the start
+    conversation_id  bigint REFERENCES conversations ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sqlbot_chats_account_idx ON sqlbot_chats (account_id);
+CREATE INDEX sqlbot_chats_conversation_idx ON sqlbot_chats (conversation_id);
+
+-- Applications that embed Quarry and ask through SQLBot's mcp_assistant: each asks through an
+-- account of its own (its database role, its conversations, its audit rows), only about the
+-- datasets registered for it, and is recognized by the URL it names and its secret (a hash).
+CREATE TABLE assistants (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name             text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+    team_id          bigint NOT NULL REFERENCES teams ON DELETE CASCADE,
+    account_id       bigint NOT NULL UNIQUE REFERENCES accounts ON DELETE CASCADE,
+    url              text NOT NULL UNIQUE CHECK (url ~ '^https?://[^\s]+$' AND length(url) <= 2048),
+    secret_hash      text NOT NULL CHECK (secret_hash LIKE '$argon2id$%'),
+    model_config_id  bigint REFERENCES model_configs ON DELETE SET NULL,   -- NULL: each dataset's own
+    lang             text NOT NULL DEFAULT 'zh-CN' CHECK (lang IN ('zh-CN', 'zh-TW', 'en', 'ko-KR')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE assistants IS 'Embedding applications that ask through the SQLBot-compatible front, each as an account of its own.';
+
+CREATE TABLE assistant_datasets (
+    assistant_id  bigint NOT NULL REFERENCES assistants ON DELETE CASCADE,
+    dataset_id    bigint NOT NULL REFERENCES datasets ON DELETE CASCADE,
+    PRIMARY KEY (assistant_id, dataset_id)
+);
+CREATE INDEX assistant_datasets_dataset_idx ON assistant_datasets (dataset_id);
 
 -- Roles allowed to call the service API (see quarry.grant_service); remembered so that upgrades can
 -- grant new functions to them.

@@ -53,12 +53,12 @@ BEGIN
                               'expires_at', v_expires);
 END $$;
 
--- Signs in with email and password. Returns {ok: true, account_id, session, csrf, expires_at}, or
--- {ok: false, reason: 'invalid'} (wrong email or password, or a disabled account: the same answer),
--- or {ok: false, reason: 'throttled', retry_after} after too many failures for that email
--- (5 in 15 minutes) or that address (50 in 15 minutes).
-CREATE FUNCTION sign_in(email text, password text, client_ip inet, user_agent text,
-                        session_ttl interval DEFAULT '12 hours') RETURNS jsonb
+-- Checks a sign-in with the throttling every password sign-in gets (the sign-in page's and the
+-- SQLBot-compatible front's): {ok: true, account_id}, or {ok: false, reason: 'invalid'} (wrong
+-- email or password, or a disabled account: the same answer), or {ok: false, reason: 'throttled',
+-- retry_after} after too many failures for that email (5 in 15 minutes) or that address (50 in
+-- 15 minutes). A failure counts against both; a success clears the email's count.
+CREATE FUNCTION _check_sign_in(email text, password text, client_ip inet) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     v_keys text[] := quarry._throttle_keys(coalesce(email, ''), client_ip);
@@ -75,7 +75,22 @@ BEGIN
         RETURN jsonb_build_object('ok', false, 'reason', 'invalid');
     END IF;
     DELETE FROM quarry.sign_in_throttle t WHERE t.key = v_keys[1];
-    RETURN quarry._create_session(v_account, client_ip, user_agent, session_ttl);
+    RETURN jsonb_build_object('ok', true, 'account_id', v_account);
+END $$;
+
+-- Signs in with email and password. Returns {ok: true, account_id, session, csrf, expires_at}, or
+-- {ok: false, reason: 'invalid'} or {ok: false, reason: 'throttled', retry_after} as
+-- _check_sign_in says.
+CREATE FUNCTION sign_in(email text, password text, client_ip inet, user_agent text,
+                        session_ttl interval DEFAULT '12 hours') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_checked jsonb := quarry._check_sign_in(email, password, client_ip);
+BEGIN
+    IF NOT (v_checked->>'ok')::boolean THEN
+        RETURN v_checked;
+    END IF;
+    RETURN quarry._create_session((v_checked->>'account_id')::bigint, client_ip, user_agent, session_ttl);
 END $$;
 
 -- Creates an account (with no database role and no team: a DBA grants those) and signs it in.

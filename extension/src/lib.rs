@@ -77,6 +77,7 @@ extension_sql_file!(
     requires = ["catalog", "conversations", executor::execute]
 );
 extension_sql_file!("../sql/audit.sql", name = "audit", requires = ["schema"]);
+extension_sql_file!("../sql/sqlbot.sql", name = "sqlbot", requires = ["sessions", "questions", "models"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 /// Required by `cargo pgrx test`.

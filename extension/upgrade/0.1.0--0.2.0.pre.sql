@@ -48,3 +48,48 @@ CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset
 -- creator is gone keep NULL: their analysis and chart are shown to no one, their SQL still is.
 ALTER TABLE pins ADD COLUMN computed_as name;
 UPDATE pins p SET computed_as = a.db_role FROM accounts a WHERE a.id = p.created_by;
+
+-- OAuth clients: Quarry's own client of the SQLBot-compatible front is of a kind of its own (it
+-- never takes part in the OAuth flow). It is created when first used, so no row is added here.
+ALTER TABLE oauth_clients
+    DROP CONSTRAINT oauth_clients_kind_check,
+    ADD CONSTRAINT oauth_clients_kind_check
+        CHECK (kind IN ('dynamic', 'metadata_document', 'preregistered', 'builtin'));
+
+-- The SQLBot-compatible front: chats opened by mcp_start, and the assistants a DBA registers.
+-- Both new in 0.2.0, so empty.
+CREATE TABLE sqlbot_chats (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id       bigint NOT NULL REFERENCES accounts ON DELETE CASCADE,
+    team_id          bigint REFERENCES teams ON DELETE SET NULL,
+    conversation_id  bigint REFERENCES conversations ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sqlbot_chats_account_idx ON sqlbot_chats (account_id);
+CREATE INDEX sqlbot_chats_conversation_idx ON sqlbot_chats (conversation_id);
+SELECT pg_catalog.pg_extension_config_dump('sqlbot_chats', '');
+SELECT pg_catalog.pg_extension_config_dump('sqlbot_chats_id_seq', '');
+
+CREATE TABLE assistants (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name             text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+    team_id          bigint NOT NULL REFERENCES teams ON DELETE CASCADE,
+    account_id       bigint NOT NULL UNIQUE REFERENCES accounts ON DELETE CASCADE,
+    url              text NOT NULL UNIQUE CHECK (url ~ '^https?://[^\s]+$' AND length(url) <= 2048),
+    secret_hash      text NOT NULL CHECK (secret_hash LIKE '$argon2id$%'),
+    model_config_id  bigint REFERENCES model_configs ON DELETE SET NULL,
+    lang             text NOT NULL DEFAULT 'zh-CN' CHECK (lang IN ('zh-CN', 'zh-TW', 'en', 'ko-KR')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE assistants IS 'Embedding applications that ask through the SQLBot-compatible front, each as an account of its own.';
+SELECT pg_catalog.pg_extension_config_dump('assistants', '');
+SELECT pg_catalog.pg_extension_config_dump('assistants_id_seq', '');
+
+CREATE TABLE assistant_datasets (
+    assistant_id  bigint NOT NULL REFERENCES assistants ON DELETE CASCADE,
+    dataset_id    bigint NOT NULL REFERENCES datasets ON DELETE CASCADE,
+    PRIMARY KEY (assistant_id, dataset_id)
+);
+CREATE INDEX assistant_datasets_dataset_idx ON assistant_datasets (dataset_id);
+SELECT pg_catalog.pg_extension_config_dump('assistant_datasets', '');

@@ -52,6 +52,21 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// How questions are answered.
     pub questions: QuestionsConfig,
+    /// The SQLBot-compatible front.
+    pub sqlbot: SqlBotConfig,
+}
+
+/// The SQLBot-compatible front (README, "SQLBot-compatible front"): SQLBot's six operations on
+/// paths of their own, as MCP tools and plain HTTP POSTs.
+#[derive(Clone, Debug)]
+pub struct SqlBotConfig {
+    /// Whether the front exists at all (`QUARRY_SQLBOT_COMPAT`, default false): off, its paths
+    /// answer 404 like any unknown path.
+    pub enabled: bool,
+    /// How long a token from `mcp_start` lives (`QUARRY_SQLBOT_TOKEN_TTL`, seconds, 60 to 30 days;
+    /// by default the OAuth access token lifetime). SQLBot's clients cannot refresh; they call
+    /// `mcp_start` again.
+    pub token_ttl: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -177,6 +192,13 @@ impl Config {
                 chart_font: get("QUARRY_CHART_FONT").filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from),
                 values_ttl: Duration::from_secs(number(&get, "QUARRY_VALUES_TTL", 60, 0..=86_400)? as u64),
             },
+            sqlbot: SqlBotConfig {
+                enabled: flag(&get, "QUARRY_SQLBOT_COMPAT", false)?,
+                token_ttl: match get("QUARRY_SQLBOT_TOKEN_TTL") {
+                    Some(_) => seconds(&get, "QUARRY_SQLBOT_TOKEN_TTL", 3600, 60..=30 * 86_400)?,
+                    None => seconds(&get, "QUARRY_ACCESS_TOKEN_TTL", 3600, 60..=86_400)?,
+                },
+            },
             log_format: match get("QUARRY_LOG_FORMAT").as_deref().unwrap_or("json") {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,
@@ -258,6 +280,21 @@ mod tests {
         assert_eq!(c.public_url_for("127.0.0.1:4321".parse().unwrap()).as_str(), "http://127.0.0.1:4321/");
         assert_eq!(c.pool_size, 16);
         assert_eq!(c.log_format, LogFormat::Json);
+        assert!(!c.sqlbot.enabled, "the SQLBot-compatible front is opt-in");
+        assert_eq!(c.sqlbot.token_ttl, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn the_sqlbot_front() {
+        let c = config(&[DB, ("QUARRY_SQLBOT_COMPAT", "true"), ("QUARRY_ACCESS_TOKEN_TTL", "600")]).unwrap();
+        assert!(c.sqlbot.enabled);
+        assert_eq!(c.sqlbot.token_ttl, Duration::from_secs(600), "the OAuth access token lifetime by default");
+        let c = config(&[DB, ("QUARRY_SQLBOT_TOKEN_TTL", "604800")]).unwrap();
+        assert_eq!(c.sqlbot.token_ttl, Duration::from_secs(604_800));
+        let e = config(&[DB, ("QUARRY_SQLBOT_COMPAT", "sometimes")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_SQLBOT_COMPAT"), "{e}");
+        let e = config(&[DB, ("QUARRY_SQLBOT_TOKEN_TTL", "10")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_SQLBOT_TOKEN_TTL"), "{e}");
     }
 
     #[test]

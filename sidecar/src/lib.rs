@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod pages;
 pub mod server;
 pub mod session;
+pub mod sqlbot;
 pub mod state;
 pub mod telemetry;
 pub mod urls;

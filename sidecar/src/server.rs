@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::db::questions::Executor;
 use crate::error::Error;
 use crate::state::AppState;
-use crate::{health, mcp, oauth, pages};
+use crate::{health, mcp, oauth, pages, sqlbot};
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,8 +24,21 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// (body limit, request ids, tracing).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    // The SQLBot-compatible front exists only when turned on: off, its paths are unknown (404).
+    let sqlbot = if state.config.sqlbot.enabled {
+        sqlbot::router(sqlbot::ops::Front {
+            db: state.db.clone(),
+            pipeline: state.pipeline.clone(),
+            urls: state.urls.clone(),
+            token_ttl: state.config.sqlbot.token_ttl,
+            trust_forwarded_for: state.config.oauth.trust_forwarded_for,
+        })
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(sqlbot)
         .merge(mcp::router(state.db.clone(), state.pipeline.clone(), state.urls.clone(), &state.config.allowed_origins))
         .merge(oauth::router())
         .merge(pages::router())

@@ -67,7 +67,14 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if Arc::<Config>::from_ref(state).oauth.trust_forwarded_for {
+        Ok(ClientIp::of(parts, Arc::<Config>::from_ref(state).oauth.trust_forwarded_for))
+    }
+}
+
+impl ClientIp {
+    /// The address of a request's parts (see [`ClientIp`]).
+    pub fn of(parts: &Parts, trust_forwarded_for: bool) -> ClientIp {
+        if trust_forwarded_for {
             let forwarded = parts
                 .headers
                 .get_all("x-forwarded-for")
@@ -77,10 +84,10 @@ where
                 .last()
                 .and_then(|ip| ip.trim().parse().ok());
             if forwarded.is_some() {
-                return Ok(ClientIp(forwarded));
+                return ClientIp(forwarded);
             }
         }
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+        ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
     }
 }
 

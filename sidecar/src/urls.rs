@@ -11,6 +11,9 @@ pub struct PublicUrls {
     pub issuer: String,
     /// The canonical MCP URL (`<issuer>/mcp`): the protected resource, and the audience of tokens.
     pub resource: String,
+    /// The SQLBot-compatible front's MCP URL (`<issuer>/sqlbot/mcp`): the audience of the tokens
+    /// its `mcp_start` issues, so that they open nothing else (and `/mcp`'s tokens do not open it).
+    pub sqlbot_resource: String,
     /// Where the resource's metadata lives (RFC 9728 §3.1: the well-known path goes between the
     /// host and the resource's path).
     pub resource_metadata: String,
@@ -35,6 +38,7 @@ impl PublicUrls {
         };
         PublicUrls {
             resource: format!("{issuer}/mcp"),
+            sqlbot_resource: format!("{issuer}/sqlbot/mcp"),
             resource_metadata: format!("{origin}/.well-known/oauth-protected-resource{path}/mcp"),
             authorization_server_metadata: format!("{origin}/.well-known/oauth-authorization-server{path}"),
             https: public.scheme() == "https",
@@ -70,6 +74,7 @@ mod tests {
         let u = PublicUrls::new(&Url::parse("https://example.com/quarry/").unwrap());
         assert_eq!(u.issuer, "https://example.com/quarry");
         assert_eq!(u.resource, "https://example.com/quarry/mcp");
+        assert_eq!(u.sqlbot_resource, "https://example.com/quarry/sqlbot/mcp");
         assert_eq!(u.resource_metadata, "https://example.com/.well-known/oauth-protected-resource/quarry/mcp");
         assert_eq!(u.authorization_server_metadata, "https://example.com/.well-known/oauth-authorization-server/quarry");
         assert_eq!(u.endpoint("/v1/oauth/token"), "https://example.com/quarry/v1/oauth/token");

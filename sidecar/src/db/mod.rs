@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod questions;
 pub mod semantic;
+pub mod sqlbot;
 pub mod workspace;
 
 use std::time::Duration;

@@ -67,6 +67,16 @@ pub struct ModelConfig {
     pub options: Value,
 }
 
+impl Model {
+    /// Whether this sidecar can use the model now: the built-in planner always; a provider when
+    /// its API key's environment variable is set, or when it needs no key (a local endpoint).
+    pub fn usable_here(&self) -> bool {
+        self.provider == "builtin"
+            || self.api_key_env.as_deref().is_some_and(|var| std::env::var(var).is_ok_and(|v| !v.is_empty()))
+            || (self.api_key_env.is_none() && self.base_url.is_some())
+    }
+}
+
 impl ModelConfig {
     pub fn is_builtin(&self) -> bool {
         self.provider == "builtin"

@@ -40,16 +40,21 @@ impl Choice {
 }
 
 /// The dataset whose name, description and collections best match a question (or SQL, whose
-/// table names then do the matching), among the account's several; when nothing matches, the
-/// caller is asked to choose.
-pub async fn matched(db: &Db, account_id: i64, text: &str) -> Result<i64, PipelineError> {
+/// table names then do the matching), among the account's several (or, with `team`, among that
+/// team's); when nothing matches, the caller is asked to choose. Says `Only` when there was just
+/// one to choose from.
+pub async fn matched(db: &Db, account_id: i64, text: &str, team: Option<i64>) -> Result<(i64, Choice), PipelineError> {
     let list = db.list_datasets(account_id, Detail::Summary, None, 1000, 0).await?;
-    let usable: Vec<_> = list.datasets.iter().filter(|d| d.unavailable.is_none()).collect();
+    let usable: Vec<_> =
+        list.datasets.iter().filter(|d| d.unavailable.is_none() && team.is_none_or(|t| d.team.id == t)).collect();
     match usable.as_slice() {
+        [] if team.is_some() => Err(PipelineError::Forbidden(
+            "This team has no dataset you can ask about: ask your administrator for one, or choose another team.".into(),
+        )),
         [] => Err(PipelineError::Forbidden(
             "You have no dataset you can ask about: ask your administrator to add you to a team with one and to map your account to a database role.".into(),
         )),
-        [only] => Ok(only.id),
+        [only] => Ok((only.id, Choice::Only)),
         several => {
             // Chinese and Korean are read into English words first, as the planner reads them.
             let question: HashSet<String> =
@@ -69,7 +74,7 @@ pub async fn matched(db: &Db, account_id: i64, text: &str) -> Result<i64, Pipeli
                 _ => Some((s, d)),
             });
             match best {
-                Some((score, d)) if score > 0.0 => Ok(d.id),
+                Some((score, d)) if score > 0.0 => Ok((d.id, Choice::Matched)),
                 _ => {
                     let names: Vec<String> = several.iter().map(|d| format!("{} (dataset_id {})", d.name, d.id)).collect();
                     Err(PipelineError::Invalid(format!(

@@ -80,6 +80,9 @@ pub struct Ask {
     pub question: String,
     pub dataset_id: Option<i64>,
     pub conversation_id: Option<i64>,
+    /// Without a dataset or a conversation, the question is matched among this team's datasets
+    /// only (SQLBot's workspace); `None`: among all of the account's.
+    pub team_id: Option<i64>,
     pub lang: Lang,
     pub return_image: bool,
     pub max_rows: Option<i64>,
@@ -365,22 +368,34 @@ async fn writer_for<'a>(pipeline: &Pipeline, account_id: i64, dataset_id: i64, c
 /// The first step of every run, in one call of the extension when the request decides the
 /// dataset: the account may ask (or the run stops with the reason), the conversation continued
 /// (if any), and the dataset, else matched from `text`.
+#[allow(clippy::too_many_arguments)]
 async fn begin(
     pipeline: &Pipeline,
     account_id: i64,
     dataset_id: Option<i64>,
     conversation_id: Option<i64>,
+    team_id: Option<i64>,
     text: &str,
     lang: Lang,
     progress: &dyn Caller,
 ) -> Result<(Option<History>, Runtime, Choice), PipelineError> {
     Step::Dataset.report(progress, lang).await;
+    // Within one team, that team's datasets decide (its only one, or the best match); the
+    // account's only dataset overall may be another team's.
+    let (dataset_id, picked) = match (dataset_id, conversation_id, team_id) {
+        (None, None, Some(team)) => {
+            let (id, choice) = dataset::matched(&pipeline.db, account_id, text, Some(team)).await?;
+            (Some(id), Some(choice))
+        }
+        _ => (dataset_id, None),
+    };
     let start = pipeline.db.question_start(account_id, dataset_id, conversation_id, HISTORY_TURNS).await?;
     let decided = start.dataset.zip(start.choice.as_deref().and_then(Choice::from_name));
     let (dataset, choice) = match decided {
-        Some(decided) => decided,
+        Some((dataset, choice)) => (dataset, picked.unwrap_or(choice)),
         None => {
-            let id = dataset::matched(&pipeline.db, account_id, text).await?;
+            // question_start found several datasets: the question picks one.
+            let (id, _) = dataset::matched(&pipeline.db, account_id, text, None).await?;
             (pipeline.db.dataset_runtime(account_id, id).await?, Choice::Matched)
         }
     };
@@ -392,7 +407,8 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset, choice) =
-        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.question, lang, caller).await?;
+        begin(pipeline, account_id, request.dataset_id, request.conversation_id, request.team_id, &request.question, lang, caller)
+            .await?;
     let dataset_id = dataset.id;
 
     Step::Schema.report(caller, lang).await;
@@ -626,7 +642,7 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
     let started = Instant::now();
     let lang = request.lang;
     let (history, dataset, choice) =
-        begin(pipeline, account_id, request.dataset_id, request.conversation_id, &request.sql, lang, progress).await?;
+        begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, &request.sql, lang, progress).await?;
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {
         pipeline,

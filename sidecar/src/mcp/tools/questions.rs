@@ -83,14 +83,14 @@ pub struct RunSqlArgs {
 
 /// The MCP client behind a tool call: progress notifications when its request carried a progress
 /// token, and its own model when it declared the sampling capability.
-struct McpCaller {
+pub(crate) struct McpCaller {
     peer: Peer<RoleServer>,
     token: Option<ProgressToken>,
     samples: bool,
 }
 
 impl McpCaller {
-    fn new(context: &RequestContext<RoleServer>) -> McpCaller {
+    pub(crate) fn new(context: &RequestContext<RoleServer>) -> McpCaller {
         let samples = context.peer.peer_info().is_some_and(|info| info.capabilities.sampling.is_some());
         McpCaller { peer: context.peer.clone(), token: context.meta.get_progress_token(), samples }
     }
@@ -271,6 +271,7 @@ impl QuarryServer {
                 question: question.to_string(),
                 dataset_id: a.dataset_id,
                 conversation_id: a.conversation_id,
+                team_id: None,
                 lang: a.lang.unwrap_or_else(|| Lang::of_text(question)),
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,

@@ -50,9 +50,7 @@ impl QuarryServer {
         Ok(run(db, "list_models", &identity, json!({}), async {
             let mut models = db.account_models(identity.account_id).await?;
             for m in &mut models.models {
-                m.available = m.provider == "builtin"
-                    || m.api_key_env.as_deref().is_some_and(|var| std::env::var(var).is_ok_and(|v| !v.is_empty()))
-                    || (m.api_key_env.is_none() && m.base_url.is_some());
+                m.available = m.usable_here();
             }
             let text = models
                 .models
