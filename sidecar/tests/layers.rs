@@ -3,7 +3,7 @@
 //!   leaves (config, urls, telemetry, session, error, form, the crate root): usable by anyone
 //!   db             the typed client of the extension (bottom)
 //!   mcp::pipeline  the question pipeline (domain)
-//!   mcp, oauth, pages, health   the edges
+//!   mcp, oauth, pages, health, sqlbot   the edges
 //!   state, server  the top
 //!
 //! Read from the source: every `use` declaration (groups expanded, `super::` and `self::`
@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("oauth", 3),
     ("pages", 3),
     ("health", 3),
+    ("sqlbot", 3),
     ("state", 4),
     ("server", 4),
 ];

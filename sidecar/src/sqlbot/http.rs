@@ -18,10 +18,10 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::error::Failure;
+use super::MAX_BODY;
 use super::ops::{Front, Op, Silent};
 use crate::error::Error;
 use crate::mcp::pipeline::Caller;
-use crate::server::MAX_BODY_BYTES;
 use crate::session::ClientIp;
 
 pub async fn operation(State(front): State<Front>, Path(name): Path<String>, request: Request) -> Response {
@@ -50,7 +50,7 @@ pub async fn operation(State(front): State<Front>, Path(name): Path<String>, req
 
 /// A JSON body as SQLBot's operations read it: an object (an empty body is an empty one).
 async fn read_body(body: Body) -> Result<Map<String, Value>, Failure> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         Failure::Validation(vec![json!({ "type": "too_long", "loc": ["body"], "msg": "The body may be at most 1 MiB" })])
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {

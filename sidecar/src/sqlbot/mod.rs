@@ -36,6 +36,9 @@ use crate::session::ClientIp;
 /// Where the front lives.
 pub const PATH: &str = "/sqlbot/mcp";
 
+/// Largest request body of the front (the server's own limit, 1 MiB).
+pub const MAX_BODY: usize = 1024 * 1024;
+
 /// What a model is told about the front's tools.
 const INSTRUCTIONS: &str = "\
 SQLBot-compatible tools of Quarry. Call mcp_start with the username (the account's email) and \
@@ -56,7 +59,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(front: Front) -> Router<S> {
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts([front.urls.authority.clone()])
         .with_allowed_origins(origins)
-        .with_max_request_body_bytes(crate::server::MAX_BODY_BYTES)
+        .with_max_request_body_bytes(MAX_BODY)
         .with_sse_keep_alive(Some(Duration::from_secs(15)));
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(Duration::from_secs(600));
