@@ -14,6 +14,10 @@ const TOOLS: [&str; 6] = ["mcp_start", "mcp_question", "mcp_ws_list", "mcp_datas
 /// The question of SQLBot's page.
 const QUESTION: &str = "What were total sales by region last month?";
 
+/// Turning the front off in the database (`quarry.configure_sqlbot`) affects every test of this
+/// file: that test holds this for writing, the others for reading.
+static SETTINGS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 async fn front() -> Sidecar {
     Sidecar::start_with(&[("QUARRY_SQLBOT_COMPAT", "true")]).await
 }
@@ -107,6 +111,7 @@ async fn counts(accounts: &[i64]) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn python_sdk_replays_the_seed_over_mcp() {
+    let _settings = SETTINGS.read().await;
     let s = front().await;
     let (analytics, _, retail) = ids().await;
     let (url, secret) = assistant(retail).await;
@@ -190,6 +195,7 @@ async fn python_sdk_replays_the_seed_over_mcp() {
 
 #[tokio::test]
 async fn plain_http_replays_the_seed() {
+    let _settings = SETTINGS.read().await;
     let s = front().await;
     let (analytics, _, retail) = ids().await;
     let (email, password) = demo();
@@ -289,6 +295,7 @@ async fn plain_http_replays_the_seed() {
 
 #[tokio::test]
 async fn errors_have_sqlbots_shape_and_change_nothing() {
+    let _settings = SETTINGS.read().await;
     let s = front().await;
     let (analytics, finance, retail) = ids().await;
     let (id, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
@@ -397,4 +404,63 @@ async fn off_by_default_the_front_does_not_exist() {
     // And /mcp still asks for OAuth.
     let r = http().post(s.url("/mcp")).header("accept", "application/json, text/event-stream").json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn tokens_live_as_configured_and_expired_ones_are_refused() {
+    let _settings = SETTINGS.read().await;
+    let s = Sidecar::start_with(&[("QUARRY_SQLBOT_COMPAT", "true"), ("QUARRY_SQLBOT_TOKEN_TTL", "120")]).await;
+    let (id, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
+    let (status, start) = post(&s, "mcp_start", json!({ "username": email, "password": password })).await;
+    assert_eq!(status, 200, "{start}");
+    assert_eq!(start["expires_in"], 120);
+    assert_eq!(start["token_type"], "bearer");
+    assert_eq!(start["scope"], "read write");
+    let token = start["access_token"].as_str().unwrap();
+    let lifetime: f64 = admin()
+        .await
+        .query_one(
+            "SELECT extract(epoch FROM expires_at - issued_at)::float8 FROM quarry.oauth_tokens WHERE client_id = 'sqlbot' AND account_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!((119.0..=121.0).contains(&lifetime), "{lifetime}");
+    assert_eq!(post(&s, "mcp_ws_list", json!({ "token": token })).await.0, 200);
+    // Expired: SQLBot's 403, as for any token it cannot use.
+    admin()
+        .await
+        .execute("UPDATE quarry.oauth_tokens SET expires_at = now() - interval '1 second' WHERE client_id = 'sqlbot' AND account_id = $1", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(
+        post(&s, "mcp_ws_list", json!({ "token": token })).await,
+        (StatusCode::FORBIDDEN, json!({ "detail": "Could not validate credentials" }))
+    );
+}
+
+#[tokio::test]
+async fn turned_off_by_the_dba_it_refuses_in_sqlbots_shape() {
+    let _settings = SETTINGS.write().await;
+    let s = front().await;
+    let (id, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
+    let (_, start) = post(&s, "mcp_start", json!({ "username": email, "password": password })).await;
+    let token = start["access_token"].as_str().unwrap().to_string();
+    let db = admin().await;
+    db.execute("SELECT quarry.configure_sqlbot(enabled => false)", &[]).await.unwrap();
+    let listed = post(&s, "mcp_ws_list", json!({ "token": token })).await;
+    let started = post(&s, "mcp_start", json!({ "username": email, "password": password })).await;
+    let live: i64 = db
+        .query_one("SELECT count(*) FROM quarry.oauth_tokens WHERE client_id = 'sqlbot' AND account_id = $1 AND revoked_at IS NULL", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    // On again before asserting, so that a failure here leaves the other tests a working front.
+    db.execute("SELECT quarry.configure_sqlbot(enabled => true)", &[]).await.unwrap();
+    assert_eq!(listed, (StatusCode::FORBIDDEN, json!({ "detail": "Could not validate credentials" })));
+    assert_eq!(started, (StatusCode::FORBIDDEN, json!({ "detail": "The SQLBot-compatible front is turned off on this server" })));
+    assert_eq!(live, 0, "turning the front off ends its tokens");
+    // Its old tokens stay ended once it is back on.
+    assert_eq!(post(&s, "mcp_ws_list", json!({ "token": token })).await.0, StatusCode::FORBIDDEN);
 }
