@@ -57,8 +57,19 @@ async fn assistant(retail: i64) -> (String, String) {
     (url, secret)
 }
 
+/// The client address this test process claims (a sidecar that trusts X-Forwarded-For counts
+/// failures against it, so that this file's failures leave 127.0.0.1's count to other tests).
+fn address() -> &'static str {
+    static ADDRESS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ADDRESS.get_or_init(|| {
+        let mut b = [0u8; 3];
+        getrandom::fill(&mut b).unwrap();
+        format!("10.{}.{}.{}", b[0], b[1], b[2].max(1))
+    })
+}
+
 async fn post(s: &Sidecar, op: &str, body: Value) -> (StatusCode, Value) {
-    let r = http().post(s.url(&format!("/sqlbot/mcp/{op}"))).json(&body).send().await.unwrap();
+    let r = http().post(s.url(&format!("/sqlbot/mcp/{op}"))).header("x-forwarded-for", address()).json(&body).send().await.unwrap();
     let status = r.status();
     let text = r.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{op} answered {status} with {text}")))
@@ -296,7 +307,7 @@ async fn plain_http_replays_the_seed() {
 #[tokio::test]
 async fn errors_have_sqlbots_shape_and_change_nothing() {
     let _settings = SETTINGS.read().await;
-    let s = front().await;
+    let s = Sidecar::start_with(&[("QUARRY_SQLBOT_COMPAT", "true"), ("QUARRY_TRUST_FORWARDED_FOR", "true")]).await;
     let (analytics, finance, retail) = ids().await;
     let (id, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
     let (_, start) = post(&s, "mcp_start", json!({ "username": email, "password": password })).await;
@@ -370,7 +381,13 @@ async fn errors_have_sqlbots_shape_and_change_nothing() {
         let answer = post(&s, "mcp_start", json!({ "username": email2, "password": "wrong password 1234" })).await;
         assert_eq!(answer, (StatusCode::BAD_REQUEST, json!({ "detail": "Incorrect account or password" })));
     }
-    let r = http().post(s.url("/sqlbot/mcp/mcp_start")).json(&json!({ "username": email2, "password": password2 })).send().await.unwrap();
+    let r = http()
+        .post(s.url("/sqlbot/mcp/mcp_start"))
+        .header("x-forwarded-for", address())
+        .json(&json!({ "username": email2, "password": password2 }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
     let body: Value = r.json().await.unwrap();
@@ -381,6 +398,15 @@ async fn errors_have_sqlbots_shape_and_change_nothing() {
     assert_eq!(status, 422);
     let fields: Vec<&str> = body["detail"].as_array().unwrap().iter().map(|p| p["loc"][1].as_str().unwrap()).collect();
     assert_eq!(fields, ["chat_id", "question", "stream"], "{body}");
+
+    // The address's failures: the wrong passwords and the assistant's wrong secret and URL.
+    let failures: i32 = admin()
+        .await
+        .query_one("SELECT failures FROM quarry.sign_in_throttle WHERE key = 'ip:' || $1", &[&address()])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(failures >= 7, "{failures}");
 
     // Nothing was issued, opened or asked.
     assert_eq!(counts(&accounts).await, before, "tokens, chats, conversations");
