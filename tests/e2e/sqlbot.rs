@@ -298,6 +298,16 @@ async fn plain_http_replays_the_seed() {
     admin().await.execute("SELECT quarry.revoke_grant($1, 'sqlbot')", &[&fresh]).await.unwrap();
     let (status, body) = post(&s, "mcp_ws_list", json!({ "token": token })).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({ "detail": "Could not validate credentials" })));
+    // Every answered call has its audit row, under the front's client.
+    let audited: Vec<String> = admin()
+        .await
+        .query("SELECT action || ' ' || outcome FROM quarry.audit_log WHERE account_id = $1 AND client_id = 'sqlbot' ORDER BY id", &[&fresh])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(audited, ["mcp_start ok", "mcp_ws_list ok"]);
 
     // The front's token opens nothing else: /mcp refuses it.
     let r = http().post(s.url("/mcp")).bearer_auth(&token).header("accept", "application/json, text/event-stream").json(&json!({})).send().await.unwrap();

@@ -160,7 +160,17 @@ impl Front {
         Ok(owner)
     }
 
-    async fn audit(&self, account_id: i64, op: Op, arguments: &Value, outcome: Result<(), &Failure>, started: Instant, note: Note<'_>) {
+    /// Writes the call's audit row. Fails closed, as `/mcp` does: an answer whose row cannot be
+    /// written is withheld (503; what the call changed, such as an issued token, may be saved).
+    async fn audit(
+        &self,
+        account_id: i64,
+        op: Op,
+        arguments: &Value,
+        outcome: Result<(), &Failure>,
+        started: Instant,
+        note: Note<'_>,
+    ) -> Result<(), Failure> {
         let error = outcome.err().map(Failure::message);
         let entry = AuditEntry {
             account_id,
@@ -175,9 +185,11 @@ impl Front {
             row_count: note.row_count,
         };
         if self.db.audit(&entry).await.is_err() {
-            tracing::error!(operation = op.name(), account_id, "could not write the audit row");
+            tracing::error!(operation = op.name(), account_id, "could not write the audit row; the answer is withheld");
+            return Err(Failure::Unavailable);
         }
         tracing::info!(operation = op.name(), account_id, outcome = entry.outcome, "SQLBot-compatible call");
+        Ok(())
     }
 
     /// `mcp_start {username, password}` (or `{token}`, and optionally `oid`): a token and a new chat.
@@ -207,7 +219,7 @@ impl Front {
         match answer {
             Started::Ok { access_token, expires_in, scope, account_id, chat_id } => {
                 let audit = json!({ "username": username, "oid": oid, "with_token": token.is_some() });
-                self.audit(account_id, Op::Start, &audit, Ok(()), started, Note::default()).await;
+                self.audit(account_id, Op::Start, &audit, Ok(()), started, Note::default()).await?;
                 Ok(json!({
                     "access_token": access_token,
                     "token_type": "bearer",
@@ -235,7 +247,7 @@ impl Front {
         let owner = self.owner(Op::WsList, token, None, None).await?;
         f.finish()?;
         let teams = self.db.account_teams(owner.account_id).await?;
-        self.audit(owner.account_id, Op::WsList, &json!({}), Ok(()), started, Note::default()).await;
+        self.audit(owner.account_id, Op::WsList, &json!({}), Ok(()), started, Note::default()).await?;
         Ok(Value::Array(teams.teams.iter().map(|t| json!({ "id": t.id, "name": t.name })).collect()))
     }
 
@@ -269,7 +281,7 @@ impl Front {
                 })
             })
             .collect();
-        self.audit(owner.account_id, Op::DatasourceList, &json!({ "oid": oid }), Ok(()), started, Note::default()).await;
+        self.audit(owner.account_id, Op::DatasourceList, &json!({ "oid": oid }), Ok(()), started, Note::default()).await?;
         Ok(Value::Array(datasources))
     }
 
@@ -297,7 +309,7 @@ impl Front {
                 })
             })
             .collect();
-        self.audit(owner.account_id, Op::ModelList, &json!({}), Ok(()), started, Note::default()).await;
+        self.audit(owner.account_id, Op::ModelList, &json!({}), Ok(()), started, Note::default()).await?;
         Ok(Value::Array(listed))
     }
 
@@ -402,7 +414,7 @@ impl Front {
             Err(e) => {
                 let failure = Failure::from(e);
                 let note = Note { question: Some(&question), ..Note::default() };
-                self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await;
+                self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await?;
                 return Err(failure);
             }
         };
@@ -419,11 +431,11 @@ impl Front {
         let sql = a.sql.clone().or_else(|| a.attempts.last().map(|at| at.sql.clone()));
         let note = Note { question: Some(&question), sql: sql.as_deref(), row_count: a.result.as_ref().map(|r| r.row_count) };
         if a.status == Status::Answered {
-            self.audit(p.account_id, p.op, &p.audit, Ok(()), started, note).await;
+            self.audit(p.account_id, p.op, &p.audit, Ok(()), started, note).await?;
             return Ok(Answered { body, image: outcome.image, markdown });
         }
         let failure = Failure::Question { status: StatusCode::UNPROCESSABLE_ENTITY, body };
-        self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await;
+        self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await?;
         Err(failure)
     }
 }
