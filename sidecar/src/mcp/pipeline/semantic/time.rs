@@ -649,7 +649,7 @@ fn comparison(s: &mut Scan, spans: &mut Vec<(usize, Span)>, reading: &mut Readin
     if !comparing {
         return;
     }
-    reading.growth = growth && !(has("percent") && false);
+    reading.growth = growth;
     for (i, w) in &words {
         let i = *i;
         // "the month before", "the previous month", "the week before", "the quarter before"
