@@ -6,7 +6,8 @@
 #      the demo data, real sidecar processes, real HTTP, and real MCP clients (the Python and
 #      TypeScript SDKs, rmcp's client, the MCP conformance suite); headless Chromium through the
 #      sign-in, consent and settings pages (screenshots under target/screenshots); an upgrade from
-#      the released 0.1.0 compared with a fresh install
+#      the released 0.1.0 compared with a fresh install; the Debian packages installed with dpkg
+#      and run as the README's installation section says (scripts/package-test.sh)
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -58,6 +59,9 @@ export QUARRY_E2E_CHROMIUM
 export QUARRY_E2E_SCREENSHOTS="${CARGO_TARGET_DIR:-$QUARRY_ROOT/target}/screenshots"
 say "the browser test keeps its screenshots in $QUARRY_E2E_SCREENSHOTS"
 cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
+# The Debian packages, installed with dpkg into the private copy and run as the README's
+# "Installing on an existing PostgreSQL" says, on a fresh cluster of their own.
+bash scripts/package-test.sh
 
 # Nothing above touched the system's installation, which a running demo uses.
 [ "$(system_extension_files)" = "$system_files_before" ] \
