@@ -1,4 +1,4 @@
 # Aliases for ./dev (see it for what each does).
-.PHONY: demo test bench stop wipe psql
-demo test bench stop wipe psql:
+.PHONY: demo test bench package stop wipe psql
+demo test bench package stop wipe psql:
 	@./dev $@

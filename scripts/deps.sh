@@ -43,6 +43,9 @@ apt_install "postgresql-server-dev-$PG_MAJOR" libclang-dev clang pkg-config libs
 # distribution only needs to be new enough to run npm: the tests fetch Node 22 as a package.
 command -v python3 >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1 || apt_install python3 python3-venv
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+# The distribution's Chromium, which the browser test drives headless through the pages (npm's
+# puppeteer-core speaks to it; nothing downloads a browser of its own).
+apt_install chromium
 
 # 3. Rust: the toolchain the workspace asks for.
 if ! command -v cargo >/dev/null 2>&1; then

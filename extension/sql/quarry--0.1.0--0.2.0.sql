@@ -107,6 +107,7 @@ SELECT pg_catalog.pg_extension_config_dump('assistant_datasets', '');
 DROP FUNCTION quarry.update_dataset(dataset_id bigint, name text, description text, row_limit integer, timeout_ms integer);
 DROP FUNCTION quarry.save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb);
 DROP FUNCTION quarry.register_client(client_name text, redirect_uris text[], token_endpoint_auth_method text, grant_types text[], scope text, metadata jsonb, kind text);
+DROP FUNCTION quarry.account_grants(account_id bigint);
 
 -- 3. Every routine, view, trigger, comment and grant of 0.2.0, in install order -------------------
 
@@ -1834,23 +1835,40 @@ BEGIN
     END IF;
 END $$;
 
--- The clients an account has granted access to, for its settings page and for DBAs.
+-- Which registrations are one app. A program registers anew on every machine and after every
+-- reinstall: dynamic registration gives each registration its own client_id, and a loopback
+-- redirect its own port. So registrations under the same name that send people back to the same
+-- host (port aside) are taken as one app, which the settings page shows, and revokes, as one.
+-- Opaque, so that a form can carry it back unchanged.
+CREATE OR REPLACE FUNCTION _app_key(client_name text, redirect_uri text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+               client_name,
+               pg_catalog.lower(pg_catalog.substring(redirect_uri,
+                   '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^/?#@]*@)?(\[[^]/?#]*\]|[^/?#:]*)')))::text, 'UTF8')), 'hex')
+$$;
+
+-- The clients an account has granted access to, for its settings page and for DBAs: one row per
+-- registration, `app` saying which rows are one app (see _app_key). The rows of an app come
+-- together, apps with the newest grant first, and within an app the newest registration first.
 CREATE OR REPLACE FUNCTION account_grants(account_id bigint)
 RETURNS TABLE (client_id text, client_name text, redirect_host text, scopes text[], granted_at timestamptz,
-               last_used_at timestamptz, active_tokens bigint)
+               last_used_at timestamptz, active_tokens bigint, app text)
 LANGUAGE sql STABLE AS $$
-    SELECT g.client_id, c.client_name,
-           substring(c.redirect_uris[1] from '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)'),
-           g.scopes, g.granted_at,
-           (SELECT max(t.last_used_at) FROM quarry.oauth_tokens t
-             WHERE t.account_id = g.account_id AND t.client_id = g.client_id),
-           (SELECT count(*) FROM quarry.oauth_tokens t
-             WHERE t.account_id = g.account_id AND t.client_id = g.client_id
-               AND t.revoked_at IS NULL AND t.expires_at > now())
-      FROM quarry.oauth_consents g
-      JOIN quarry.oauth_clients c ON c.client_id = g.client_id
-     WHERE g.account_id = account_grants.account_id
-     ORDER BY g.granted_at DESC
+    SELECT r.client_id, r.client_name, r.redirect_host, r.scopes, r.granted_at, r.last_used_at, r.active_tokens, r.app
+      FROM (SELECT g.client_id, c.client_name,
+                   substring(c.redirect_uris[1] from '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)') AS redirect_host,
+                   g.scopes, g.granted_at,
+                   (SELECT max(t.last_used_at) FROM quarry.oauth_tokens t
+                     WHERE t.account_id = g.account_id AND t.client_id = g.client_id) AS last_used_at,
+                   (SELECT count(*) FROM quarry.oauth_tokens t
+                     WHERE t.account_id = g.account_id AND t.client_id = g.client_id
+                       AND t.revoked_at IS NULL AND t.expires_at > now()) AS active_tokens,
+                   quarry._app_key(c.client_name, c.redirect_uris[1]) AS app
+              FROM quarry.oauth_consents g
+              JOIN quarry.oauth_clients c ON c.client_id = g.client_id
+             WHERE g.account_id = account_grants.account_id) r
+     ORDER BY max(r.granted_at) OVER (PARTITION BY r.app) DESC, r.app, r.granted_at DESC, r.client_id
 $$;
 
 -- Ends an account's grant to a client: every token at once, and the remembered consent.
@@ -1866,6 +1884,27 @@ BEGIN
         RAISE EXCEPTION 'account % has no grant for client %', account_id, quote_literal(client_id)
             USING ERRCODE = 'undefined_object';
     END IF;
+END $$;
+
+-- Ends an account's grants to every registration of one app (`app` as account_grants gives it),
+-- in one transaction; returns how many registrations lost their grant.
+CREATE OR REPLACE FUNCTION revoke_app(account_id bigint, app text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_client text;
+    v_count integer := 0;
+BEGIN
+    PERFORM quarry._account(account_id);
+    FOR v_client IN SELECT g.client_id FROM quarry.account_grants(revoke_app.account_id) g
+                     WHERE g.app = revoke_app.app LOOP
+        PERFORM quarry.revoke_grant(revoke_app.account_id, v_client);
+        v_count := v_count + 1;
+    END LOOP;
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'account % has no grant for app %', account_id, quote_literal(left(app, 64))
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN v_count;
 END $$;
 
 -- Disables a client for everyone and ends its tokens (DBA).
@@ -3842,6 +3881,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'check_token(text, text)',
         'account_grants(bigint)',
         'revoke_grant(bigint, text)',
+        'revoke_app(bigint, text)',
         'purge_expired()',
         -- Browser sessions
         'sign_in(text, text, inet, text, interval)',

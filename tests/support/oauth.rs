@@ -110,10 +110,15 @@ pub struct Client {
 
 /// Registers a public client through Dynamic Client Registration.
 pub async fn register(base: &str, redirect_uri: &str) -> Client {
+    register_named(base, "e2e test client", redirect_uri).await
+}
+
+/// Registers a public client under this name through Dynamic Client Registration.
+pub async fn register_named(base: &str, client_name: &str, redirect_uri: &str) -> Client {
     let response = reqwest::Client::new()
         .post(format!("{base}/v1/oauth/register"))
         .json(&json!({
-            "client_name": "e2e test client",
+            "client_name": client_name,
             "redirect_uris": [redirect_uri],
             "token_endpoint_auth_method": "none",
         }))

@@ -116,10 +116,12 @@ pub struct ClientRecord {
     pub age_seconds: Option<i64>,
 }
 
-/// An app an account gave access to, as the settings page shows it.
+/// One registration an account gave access to, as the settings page shows it.
 #[derive(Debug, Serialize)]
 pub struct Grant {
     pub client_id: String,
+    /// Which registrations are one app: the same key for each (the extension decides).
+    pub app: String,
     pub client_name: String,
     pub redirect_host: Option<String>,
     pub scopes: Vec<String>,
@@ -235,13 +237,14 @@ impl Db {
         Ok(())
     }
 
-    /// The apps an account gave access to.
+    /// The registrations an account gave access to, those of one app together.
     pub async fn account_grants(&self, account_id: i64) -> Result<Vec<Grant>, DbError> {
         let rows = self
             .query(
                 "SELECT client_id, client_name, redirect_host, scopes,
                         to_char(granted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),
-                        to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')
+                        to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),
+                        app
                    FROM quarry.account_grants($1)",
                 &[&account_id],
             )
@@ -255,6 +258,7 @@ impl Db {
                 scopes: r.get(3),
                 granted_at: r.get(4),
                 last_used_at: r.get(5),
+                app: r.get(6),
             })
             .collect())
     }
@@ -262,5 +266,11 @@ impl Db {
     /// Ends an app's access to an account (its tokens stop working at once).
     pub async fn revoke_grant(&self, account_id: i64, client_id: &str) -> Result<(), DbError> {
         self.execute("SELECT quarry.revoke_grant($1, $2)", &[&account_id, &client_id]).await
+    }
+
+    /// Ends the access of every registration of one app (`app` as [`Grant::app`] gives it);
+    /// returns how many registrations lost it.
+    pub async fn revoke_app(&self, account_id: i64, app: &str) -> Result<i32, DbError> {
+        Ok(self.query_one("SELECT quarry.revoke_app($1, $2)", &[&account_id, &app]).await?.get(0))
     }
 }

@@ -150,6 +150,23 @@ SELECT quarry.disable_client(:'pub');
 SELECT regress.try(format('SELECT quarry.check_authorization_request(%L, NULL, NULL)', :'pub'));
 SELECT regress.try($$SELECT quarry.disable_client('qci_nobody')$$);
 
+-- A program that registers again on each machine (a new client_id, a new loopback port) is one
+-- app: account_grants gives its registrations one key, lists them together (the app with the
+-- newest grant first), and revoke_app ends them all. The same name elsewhere is another app.
+SELECT quarry.register_client('Claude', ARRAY['http://127.0.0.1:40001/callback'])->>'client_id' AS pub2 \gset
+SELECT quarry.register_client('Claude', ARRAY['http://127.0.0.1:40002/callback'])->>'client_id' AS pub3 \gset
+SELECT quarry.register_client('Claude', ARRAY['https://claude.example/cb'])->>'client_id' AS elsewhere \gset
+SELECT quarry.authorize(1, :'pub2', 'http://127.0.0.1:40001/callback', ARRAY['read'], :'resource', :'challenge') IS NOT NULL AS granted;
+SELECT quarry.authorize(1, :'elsewhere', 'https://claude.example/cb', ARRAY['read'], :'resource', :'challenge') IS NOT NULL AS granted;
+SELECT quarry.authorize(1, :'pub3', 'http://127.0.0.1:40002/callback', ARRAY['write'], :'resource', :'challenge') IS NOT NULL AS granted;
+SELECT client_name, redirect_host, scopes, count(*) OVER (PARTITION BY app) AS registrations_of_its_app,
+       app = quarry._app_key('Claude', 'http://127.0.0.1:9/other/path') AS loopback_claude
+  FROM quarry.account_grants(1);
+SELECT quarry.revoke_app(1, app) AS revoked_registrations FROM quarry.account_grants(1) WHERE client_id = :'pub2';
+SELECT client_name, redirect_host FROM quarry.account_grants(1);
+SELECT regress.try(format('SELECT quarry.revoke_app(1, %L)', quarry._app_key('Claude', 'http://127.0.0.1:33418/callback')));
+SELECT regress.try('SELECT quarry.revoke_app(1, ''not a key'')');
+
 -- Housekeeping.
 UPDATE quarry.oauth_codes SET expires_at = now() - interval '2 days';
 SELECT (quarry.purge_expired()->>'codes')::int > 0 AS purged_codes;
