@@ -29,6 +29,9 @@ pub struct Config {
     /// address actually bound): the OAuth issuer, the MCP resource, and the allowed Host/Origin
     /// all derive from it.
     pub public_url: Option<Url>,
+    /// Serve HTTPS with this PEM certificate chain and PEM private key (`QUARRY_TLS_CERT`,
+    /// `QUARRY_TLS_KEY`, both or neither); plain HTTP without them.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Where questions run (`QUARRY_QUERY_DATABASE_URL`, default `DATABASE_URL`): point it at a
     /// read replica to keep questions off the primary. The database must have the extension.
     pub query_database_url: Option<String>,
@@ -118,10 +121,12 @@ pub struct OAuthConfig {
 }
 
 impl Config {
-    /// The public URL: the configured one, or `http://` and the address the server listens on.
+    /// The public URL: the configured one, or `http://` (`https://` when serving TLS) and the
+    /// address the server listens on.
     pub fn public_url_for(&self, bound: SocketAddr) -> Url {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         self.public_url.clone().unwrap_or_else(|| {
-            Url::parse(&format!("http://{bound}")).expect("a socket address makes a valid URL")
+            Url::parse(&format!("{scheme}://{bound}")).expect("a socket address makes a valid URL")
         })
     }
 }
@@ -134,9 +139,7 @@ impl Config {
     /// Builds the configuration from any source of variables (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let database_url = get("DATABASE_URL").filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        database_url
-            .parse::<tokio_postgres::Config>()
-            .map_err(|e| ConfigError::Invalid { name: "DATABASE_URL", reason: e.to_string() })?;
+        crate::db::tls::parse(&database_url).map_err(|reason| ConfigError::Invalid { name: "DATABASE_URL", reason })?;
 
         let bind_text = get("QUARRY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text
@@ -147,8 +150,7 @@ impl Config {
 
         let query_database_url = get("QUARRY_QUERY_DATABASE_URL").filter(|v| !v.trim().is_empty());
         if let Some(url) = &query_database_url {
-            url.parse::<tokio_postgres::Config>()
-                .map_err(|e| ConfigError::Invalid { name: "QUARRY_QUERY_DATABASE_URL", reason: e.to_string() })?;
+            crate::db::tls::parse(url).map_err(|reason| ConfigError::Invalid { name: "QUARRY_QUERY_DATABASE_URL", reason })?;
         }
         let allowed_origins = get("QUARRY_ALLOWED_ORIGINS")
             .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
@@ -162,8 +164,21 @@ impl Config {
             }
         }
 
+        let file = |name: &str| get(name).filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from);
+        let tls = match (file("QUARRY_TLS_CERT"), file("QUARRY_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid { name: "QUARRY_TLS_KEY", reason: "QUARRY_TLS_CERT is set, so the key must be too".into() });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid { name: "QUARRY_TLS_CERT", reason: "QUARRY_TLS_KEY is set, so the certificate must be too".into() });
+            }
+        };
+
         Ok(Config {
             database_url,
+            tls,
             query_database_url,
             max_statement_timeout: Duration::from_millis(number(&get, "QUARRY_MAX_STATEMENT_TIMEOUT_MS", 60_000, 100..=600_000)? as u64),
             max_result_bytes: number(&get, "QUARRY_MAX_RESULT_BYTES", 1024 * 1024, 1024..=64 * 1024 * 1024)?,
@@ -318,6 +333,10 @@ mod tests {
         assert!(e.contains("QUARRY_ACCESS_TOKEN_TTL"), "{e}");
         let e = config(&[DB, ("QUARRY_DB_POOL_SIZE", "0")]).unwrap_err().to_string();
         assert!(e.contains("QUARRY_DB_POOL_SIZE"), "{e}");
+        let e = config(&[DB, ("QUARRY_TLS_CERT", "/x/cert.pem")]).unwrap_err().to_string();
+        assert!(e.contains("QUARRY_TLS_KEY"), "{e}");
+        let e = config(&[("DATABASE_URL", "postgres://a@h/q?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt")]).unwrap_err().to_string();
+        assert!(e.contains("DATABASE_URL") && e.contains("/nonexistent/ca.crt"), "{e}");
         let e = config(&[("DATABASE_URL", "postgres://a:b@host:notaport/db")]).unwrap_err().to_string();
         assert!(e.contains("DATABASE_URL"), "{e}");
     }

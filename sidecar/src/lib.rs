@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod form;
 pub mod health;
+pub mod https;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;

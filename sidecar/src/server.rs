@@ -64,6 +64,9 @@ pub enum ServeError {
     /// The database's extension is not the version this build serves; says what to run.
     #[error("{0}")]
     Version(String),
+    /// TLS to a database refused its server's certificate (`sslmode`, `sslrootcert`).
+    #[error("TLS to {url} failed: {reason} (check sslmode and sslrootcert in {url})")]
+    DatabaseTls { url: &'static str, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("server: {0}")]
@@ -72,6 +75,8 @@ pub enum ServeError {
 
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let db = Db::connect(&config).map_err(ServeError::Setup)?;
+    // A certificate the TLS settings refuse will not get better by waiting: refuse to start.
+    db.check_tls().await.map_err(|reason| ServeError::DatabaseTls { url: "DATABASE_URL", reason })?;
     // Say at once whether the database is ready. Another version of the extension is refused
     // before listening: this build calls its own version's functions, and an operator must run
     // the upgrade. Anything else is served regardless (the database may come up later, and
@@ -83,7 +88,14 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         },
         Err(problem) => tracing::warn!(%problem, "database not ready"),
     }
+    let https = match &config.tls {
+        Some((cert, key)) => Some(crate::https::server_config(cert, key).map_err(ServeError::Setup)?),
+        None => None,
+    };
     let executor = Executor::connect(&config).map_err(ServeError::Setup)?;
+    if config.query_database_url.is_some() {
+        executor.check_tls().await.map_err(|reason| ServeError::DatabaseTls { url: "QUARRY_QUERY_DATABASE_URL", reason })?;
+    }
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
     let state = AppState::new(config.clone(), db, executor, local).map_err(ServeError::Setup)?;
@@ -91,21 +103,30 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");
     }
 
-    tracing::info!(address = %local, public_url = %state.urls.issuer, "listening");
-
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // Responses (SSE above all) go out in several small writes: without TCP_NODELAY, Nagle's
-    // algorithm meets the client's delayed ACK and every answer waits about 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let mut stop_rx = stop_rx;
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        });
-    let server = tokio::spawn(async move { server.await });
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let stopped = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    };
+    let server = match https {
+        None => {
+            // Responses (SSE above all) go out in several small writes: without TCP_NODELAY, Nagle's
+            // algorithm meets the client's delayed ACK and every answer waits about 40 ms.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+        Some(tls) => {
+            // The TLS listener sets TCP_NODELAY itself; `tap_io` gives axum the peer address.
+            let listener = crate::https::TlsListener::new(listener, tls)?.tap_io(|_| {});
+            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { server.await })
+        }
+    };
+    tracing::info!(address = %local, public_url = %state.urls.issuer, https = config.tls.is_some(), "listening");
 
     stop_signal().await;
     tracing::info!(grace_ms = config.shutdown_grace.as_millis() as u64, "stopping: finishing requests in flight");

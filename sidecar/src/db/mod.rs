@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod questions;
 pub mod semantic;
 pub mod sqlbot;
+pub mod tls;
 pub mod workspace;
 
 use std::time::Duration;
@@ -25,7 +26,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 pub use self::error::DbError;
 use crate::config::Config;
@@ -42,7 +43,7 @@ pub struct Db {
 impl Db {
     /// A pool of connections to `DATABASE_URL` (opened lazily, as requests need them).
     pub fn connect(config: &Config) -> Result<Db, String> {
-        let mut pg: tokio_postgres::Config = config.database_url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+        let tls::Connection { config: mut pg, tls, .. } = tls::parse(&config.database_url).map_err(|e| format!("DATABASE_URL: {e}"))?;
         if pg.get_connect_timeout().is_none() {
             pg.connect_timeout(Duration::from_secs(5));
         }
@@ -51,7 +52,7 @@ impl Db {
         }
         // Timestamps in answers are UTC, whatever the server's default.
         pg.options("-c TimeZone=UTC");
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.pool_wait))
@@ -61,6 +62,13 @@ impl Db {
             .build()
             .map_err(|e| format!("connection pool: {e}"))?;
         Ok(Db { pool })
+    }
+
+    /// Opens one connection: `Err` with the reason only when TLS refused the server (a
+    /// certificate the settings do not accept), which no waiting will fix. Other failures (a
+    /// database not up yet) are left to the health check.
+    pub async fn check_tls(&self) -> Result<(), String> {
+        check_tls(&self.pool).await
     }
 
     /// The installed extension's version (`None` when the function answers nothing).
@@ -137,6 +145,17 @@ fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result
         drop(Object::take(client));
     }
     Ok(result?)
+}
+
+/// See [`Db::check_tls`].
+async fn check_tls(pool: &Pool) -> Result<(), String> {
+    match pool.get().await {
+        Err(deadpool_postgres::PoolError::Backend(e)) => match tls::tls_failure(&e) {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// Seconds of a duration as the extension's functions take them (`make_interval(secs => $n)`).

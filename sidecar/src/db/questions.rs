@@ -10,7 +10,6 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio_postgres::NoTls;
 
 use super::DbError;
 use super::error::with_hint;
@@ -102,13 +101,14 @@ impl Executor {
     /// A pool of connections to `QUARRY_QUERY_DATABASE_URL` (or `DATABASE_URL`), opened lazily.
     pub fn connect(config: &Config) -> Result<Executor, String> {
         let url = config.query_database_url.as_deref().unwrap_or(&config.database_url);
-        let mut pg: tokio_postgres::Config = url.parse().map_err(|e| format!("QUARRY_QUERY_DATABASE_URL: {e}"))?;
+        let name = if config.query_database_url.is_some() { "QUARRY_QUERY_DATABASE_URL" } else { "DATABASE_URL" };
+        let super::tls::Connection { config: mut pg, tls, .. } = super::tls::parse(url).map_err(|e| format!("{name}: {e}"))?;
         pg.application_name("quarry-sidecar (questions)");
         pg.connect_timeout(Duration::from_secs(5));
         pg.options("-c TimeZone=UTC");
         // Connections are cleaned when they come back (see `execute_for`), so taking one out only
         // checks that it is still open.
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.pool_wait))
@@ -117,6 +117,11 @@ impl Executor {
             .build()
             .map_err(|e| format!("query connection pool: {e}"))?;
         Ok(Executor { pool, max_result_bytes: config.max_result_bytes, max_statement_timeout: config.max_statement_timeout })
+    }
+
+    /// See [`super::Db::check_tls`]: for the query database.
+    pub async fn check_tls(&self) -> Result<(), String> {
+        super::check_tls(&self.pool).await
     }
 
     /// The limits of a query in a dataset with this timeout, returning at most `max_rows` rows.
