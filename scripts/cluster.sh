@@ -64,10 +64,69 @@ log_min_duration_statement = -1
 CONF
 }
 
+# TLS for the cluster, made once and kept: a local certificate authority and a server certificate
+# for 127.0.0.1, ::1 and localhost signed by it (in $QUARRY_TLS_DIR, the invoking user's), a copy
+# of the server's pair the cluster's owner can read (in $PGHOME/tls, key mode 0600 as PostgreSQL
+# requires), and ssl = on. Prints "changed" when the server must reload its configuration.
+ensure_tls() {
+  local dir="$QUARRY_TLS_DIR" changed=""
+  mkdir -p "$dir"
+  if [ ! -s "$dir/ca.crt" ] || [ ! -s "$dir/ca.key" ]; then
+    say "making a local certificate authority for the private cluster's TLS in $dir"
+    ( umask 077
+      openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 3650 \
+        -subj "/CN=Quarry local CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$dir/ca.key" -out "$dir/ca.crt.tmp" 2>/dev/null )
+    chmod 0644 "$dir/ca.crt.tmp"; mv "$dir/ca.crt.tmp" "$dir/ca.crt"
+    rm -f "$dir/server.crt"
+  fi
+  if [ ! -s "$dir/server.crt" ] || ! openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" >/dev/null 2>&1 \
+     || ! openssl x509 -in "$dir/server.crt" -noout -checkend 86400 >/dev/null; then
+    say "making the private cluster's server certificate (localhost, 127.0.0.1, ::1)"
+    ( umask 077
+      openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=localhost" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+      openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 825 \
+        -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null )
+    chmod 0644 "$dir/server.crt"
+    rm -f "$dir/server.csr" "$dir/server.ext"
+  fi
+  as_root install -d -o "$QUARRY_PG_USER" -m 0700 "$PGHOME/tls"
+  if ! as_root cmp -s "$dir/server.crt" "$PGHOME/tls/server.crt"; then
+    as_root install -o "$QUARRY_PG_USER" -m 0644 "$dir/server.crt" "$PGHOME/tls/server.crt"
+    as_root install -o "$QUARRY_PG_USER" -m 0600 "$dir/server.key" "$PGHOME/tls/server.key"
+    changed=1
+  fi
+  if ! as_pg grep -q '^# Quarry TLS' "$PGDATA/postgresql.conf"; then
+    as_pg sh -c "cat >> '$PGDATA/postgresql.conf'" <<CONF
+
+# Quarry TLS (the local CA is $dir/ca.crt)
+ssl = on
+ssl_cert_file = '$PGHOME/tls/server.crt'
+ssl_key_file = '$PGHOME/tls/server.key'
+CONF
+    changed=1
+  fi
+  # Streaming replicas of this cluster (the replica test) copy it over the local socket.
+  if ! as_pg grep -q '^local *replication' "$PGDATA/pg_hba.conf"; then
+    as_pg sh -c "echo 'local   replication  all          peer map=quarry' >> '$PGDATA/pg_hba.conf'"
+    changed=1
+  fi
+  [ -z "$changed" ] || echo changed
+}
+
 start_cluster() {
   prepare_home
   init_cluster
-  if is_running; then return; fi
+  local tls; tls="$(ensure_tls)"
+  if is_running; then
+    if [ -n "$tls" ]; then
+      say "reloading PostgreSQL's configuration (TLS)"
+      as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" reload >/dev/null
+    fi
+    return
+  fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$QUARRY_PG_PORT") 2>/dev/null; then
     die "port $QUARRY_PG_PORT is taken by another program; set QUARRY_PG_PORT to a free port"
   fi

@@ -73,9 +73,17 @@ random_text() {
   printf '%s' "${s:0:$1}"
 }
 
-# The URL the sidecar uses to reach a database of the private cluster.
+# The private cluster's TLS: a local certificate authority and the server's certificate, made
+# by cluster.sh. Sidecars check the server against this CA and its name (verify-full) unless
+# QUARRY_PG_SSLMODE says otherwise.
+QUARRY_TLS_DIR="${QUARRY_TLS_DIR:-$QUARRY_STATE/tls}"
+QUARRY_PG_SSLMODE="${QUARRY_PG_SSLMODE:-verify-full}"
+
+# The URL the sidecar uses to reach a database of the private cluster (port: $2, default the
+# primary's).
 sidecar_database_url() {
-  printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$QUARRY_SIDECAR_ROLE" "$QUARRY_SIDECAR_PASSWORD" "$QUARRY_PG_PORT" "$1"
+  printf 'postgres://%s:%s@127.0.0.1:%s/%s?sslmode=%s&sslrootcert=%s' "$QUARRY_SIDECAR_ROLE" "$QUARRY_SIDECAR_PASSWORD" \
+    "${2:-$QUARRY_PG_PORT}" "$1" "$QUARRY_PG_SSLMODE" "$QUARRY_TLS_DIR/ca.crt"
 }
 
 # Quarry's files in the system PostgreSQL's directories, with their checksums: what the demo runs.

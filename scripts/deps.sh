@@ -34,9 +34,9 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
 fi
 
 # 2. Headers, clang for bindgen, TLS for cargo-pgrx, sudo (pgrx's test runner calls it even as root),
-#    and the font chart images are drawn with.
+#    the font chart images are drawn with, and openssl (the private cluster's local CA).
 apt_install "postgresql-server-dev-$PG_MAJOR" libclang-dev clang pkg-config libssl-dev sudo \
-  ca-certificates curl git make fonts-dejavu-core
+  ca-certificates curl git make fonts-dejavu-core openssl
 [ -x "$PG_CONFIG" ] || PG_CONFIG="$PG_BIN/pg_config"
 
 # Python (with venv) and Node with npm, for the real MCP clients the tests run. Node from the

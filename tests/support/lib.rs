@@ -42,8 +42,13 @@ pub fn sidecar_role() -> String {
     credentials.split(':').next().unwrap_or_default().to_string()
 }
 
+/// A connection as the sidecar makes it: the same reading of `sslmode` and `sslrootcert` (TLS
+/// over TCP as the URL says; a Unix socket is never encrypted).
 pub async fn connect(conninfo: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+    let settings = quarry_sidecar::db::tls::parse(conninfo).unwrap_or_else(|e| panic!("bad connection string {conninfo:?}: {e}"));
+    let (client, connection) = settings
+        .config
+        .connect(settings.tls)
         .await
         .unwrap_or_else(|e| panic!("cannot connect with {conninfo:?}: {e}"));
     tokio::spawn(async move {
@@ -113,7 +118,9 @@ impl Sidecar {
             .await
             .expect("the sidecar did not start listening within a minute")
             .expect("the sidecar exited before listening");
-        Sidecar { child, base_url: format!("http://{address}"), logs }
+        let https = vars.iter().any(|(name, value)| *name == "QUARRY_TLS_CERT" && !value.is_empty());
+        let scheme = if https { "https" } else { "http" };
+        Sidecar { child, base_url: format!("{scheme}://{address}"), logs }
     }
 
     /// Runs a sidecar that should refuse to start: its exit status and its log entries. If it
@@ -187,9 +194,28 @@ impl Sidecar {
     }
 }
 
+/// The local certificate authority `./dev test` made for the private cluster (and for sidecars
+/// serving HTTPS in the tests): `QUARRY_E2E_TLS_DIR`/ca.crt.
+pub fn local_ca() -> Option<PathBuf> {
+    std::env::var_os("QUARRY_E2E_TLS_DIR").map(|dir| PathBuf::from(dir).join("ca.crt"))
+}
+
+/// Every HTTP client of the tests starts here: it also trusts the local CA, so the same helpers
+/// work against a sidecar serving HTTPS.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder();
+    match local_ca() {
+        Some(path) => {
+            let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("the local CA is PEM"))
+        }
+        None => builder,
+    }
+}
+
 /// An HTTP client for the tests: no redirects followed, cookies kept.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
@@ -201,9 +227,11 @@ pub fn database_url_with(user: Option<(&str, &str)>, database: Option<&str>) -> 
     let url = sidecar_database_url();
     let (scheme, rest) = url.split_once("://").expect("a URL");
     let (credentials, location) = rest.split_once('@').expect("credentials in the URL");
-    let (host, db) = location.split_once('/').expect("a database in the URL");
+    let (host, path) = location.split_once('/').expect("a database in the URL");
+    // The query (sslmode, sslrootcert) stays.
+    let (db, query) = path.split_once('?').map(|(d, q)| (d, format!("?{q}"))).unwrap_or((path, String::new()));
     let credentials = user.map(|(u, p)| format!("{u}:{p}")).unwrap_or_else(|| credentials.to_string());
-    format!("{scheme}://{credentials}@{host}/{}", database.unwrap_or(db))
+    format!("{scheme}://{credentials}@{host}/{}{query}", database.unwrap_or(db))
 }
 
 pub mod bench;

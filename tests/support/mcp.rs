@@ -33,7 +33,7 @@ pub fn messages(body: &str) -> Vec<Value> {
 
 impl Mcp {
     pub fn new(url: &str, token: Option<&str>) -> Mcp {
-        Mcp { http: reqwest::Client::new(), url: url.to_string(), token: token.map(str::to_string), session_id: None, next_id: 1 }
+        Mcp { http: crate::client_builder().build().unwrap(), url: url.to_string(), token: token.map(str::to_string), session_id: None, next_id: 1 }
     }
 
     /// A POST of one JSON-RPC message with the usual headers (and the session, once there is one).

@@ -115,7 +115,7 @@ pub async fn register(base: &str, redirect_uri: &str) -> Client {
 
 /// Registers a public client under this name through Dynamic Client Registration.
 pub async fn register_named(base: &str, client_name: &str, redirect_uri: &str) -> Client {
-    let response = reqwest::Client::new()
+    let response = crate::client_builder().build().unwrap()
         .post(format!("{base}/v1/oauth/register"))
         .json(&json!({
             "client_name": client_name,
@@ -245,7 +245,7 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 
 /// POSTs a form to the token endpoint; returns status and JSON body.
 pub async fn token_request(base: &str, fields: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
-    let response = reqwest::Client::new().post(format!("{base}/v1/oauth/token")).form(fields).send().await.unwrap();
+    let response = crate::client_builder().build().unwrap().post(format!("{base}/v1/oauth/token")).form(fields).send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, response.json().await.unwrap_or(Value::Null), headers)
