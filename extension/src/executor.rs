@@ -70,10 +70,14 @@ struct Settings {
 }
 
 fn settings(account_id: i64, dataset_id: Option<i64>, search_path: Option<&str>, timeout_ms: Option<i32>) -> Settings {
-    let row = Spi::get_one_with_args::<JsonB>(
-        "SELECT quarry._execution_settings($1, $2)",
-        &[account_id.into(), dataset_id.into()],
-    )
+    // A read-only SPI call: `Spi::get_one_with_args` would mark the transaction as writing and
+    // take a transaction id, which a hot standby cannot give (questions may run on a replica).
+    let row = Spi::connect(|client| {
+        client
+            .select("SELECT quarry._execution_settings($1, $2)", Some(1), &[account_id.into(), dataset_id.into()])?
+            .first()
+            .get_one::<JsonB>()
+    })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string(), None))
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("account {account_id} does not exist"), None))
     .0;
