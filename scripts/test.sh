@@ -7,7 +7,9 @@
 #      TypeScript SDKs, rmcp's client, the MCP conformance suite); headless Chromium through the
 #      sign-in, consent and settings pages (screenshots under target/screenshots); an upgrade from
 #      the released 0.1.0 compared with a fresh install; the Debian packages installed with dpkg
-#      and run as the README's installation section says (scripts/package-test.sh)
+#      and run as the README's installation section says (scripts/package-test.sh);
+#      TLS to PostgreSQL (verify-full against a local CA) and HTTPS; two sidecars behind a
+#      round-robin proxy with questions on a streaming replica
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -58,6 +60,14 @@ QUARRY_E2E_CHROMIUM="$(command -v chromium)" || die "chromium is missing (script
 export QUARRY_E2E_CHROMIUM
 export QUARRY_E2E_SCREENSHOTS="${CARGO_TARGET_DIR:-$QUARRY_ROOT/target}/screenshots"
 say "the browser test keeps its screenshots in $QUARRY_E2E_SCREENSHOTS"
+# TLS: the local CA (and the server's pair, which the HTTPS test serves with).
+export QUARRY_E2E_TLS_DIR="$QUARRY_TLS_DIR"
+# A streaming replica of the tests' cluster (hot standby), for several sidecars running questions on it.
+export QUARRY_REPLICA_PORT="${QUARRY_REPLICA_PORT:-54333}"
+bash scripts/replica.sh start
+trap 'bash "$QUARRY_ROOT/scripts/replica.sh" stop' EXIT
+export QUARRY_E2E_REPLICA_ADMIN="host=$QUARRY_PG_RUN port=$QUARRY_REPLICA_PORT user=postgres dbname=$E2E_DB"
+export QUARRY_E2E_REPLICA_URL="$(sidecar_database_url "$E2E_DB" "$QUARRY_REPLICA_PORT")"
 cargo test --no-fail-fast -p quarry-sidecar -p quarry-e2e
 # The Debian packages, installed with dpkg into the private copy and run as the README's
 # "Installing on an existing PostgreSQL" says, on a fresh cluster of their own.

@@ -1,9 +1,11 @@
-//! A reverse proxy for the conformance suite, which cannot authenticate: it forwards every
-//! request to a sidecar unchanged (Host and Origin included, so the sidecar's own checks still
-//! decide), adding `Authorization: Bearer <token>` once a token is set. Responses stream back
-//! (SSE included).
+//! A reverse proxy: for the conformance suite, which cannot authenticate, and as the load
+//! balancer in front of several sidecars. It forwards every request unchanged (Host and Origin
+//! included, so the sidecars' own checks still decide) to its targets in turn (round robin),
+//! adding `Authorization: Bearer <token>` once a token is set. Responses stream back (SSE
+//! included).
 
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -13,7 +15,10 @@ use axum::response::Response;
 pub struct Proxy {
     pub url: String,
     token: Arc<RwLock<Option<String>>>,
-    target: Arc<RwLock<String>>,
+    targets: Arc<RwLock<Vec<String>>>,
+    next: Arc<AtomicUsize>,
+    /// Requests forwarded to each target, in the order of `targets`.
+    hits: Arc<Mutex<Vec<usize>>>,
 }
 
 impl Proxy {
@@ -23,7 +28,9 @@ impl Proxy {
         let proxy = Proxy {
             url: format!("http://{}", listener.local_addr().unwrap()),
             token: Arc::new(RwLock::new(None)),
-            target: Arc::new(RwLock::new(String::new())),
+            targets: Arc::new(RwLock::new(Vec::new())),
+            next: Arc::new(AtomicUsize::new(0)),
+            hits: Arc::new(Mutex::new(Vec::new())),
         };
         let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -31,7 +38,18 @@ impl Proxy {
     }
 
     pub fn forward_to(&self, base_url: &str) {
-        *self.target.write().unwrap() = base_url.to_string();
+        self.round_robin(&[base_url]);
+    }
+
+    /// Forwards each request to the next of `base_urls`.
+    pub fn round_robin(&self, base_urls: &[&str]) {
+        *self.targets.write().unwrap() = base_urls.iter().map(|u| u.to_string()).collect();
+        *self.hits.lock().unwrap() = vec![0; base_urls.len()];
+    }
+
+    /// How many requests went to each target so far.
+    pub fn hits(&self) -> Vec<usize> {
+        self.hits.lock().unwrap().clone()
     }
 
     pub fn set_token(&self, token: &str) {
@@ -41,7 +59,16 @@ impl Proxy {
 
 async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let target = format!("{}{}", proxy.target.read().unwrap(), parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let base = {
+        let targets = proxy.targets.read().unwrap();
+        if targets.is_empty() {
+            return Response::builder().status(502).body(Body::from("no target")).unwrap();
+        }
+        let i = proxy.next.fetch_add(1, Ordering::Relaxed) % targets.len();
+        proxy.hits.lock().unwrap()[i] += 1;
+        targets[i].clone()
+    };
+    let target = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut outgoing = client.request(parts.method.clone(), target);
     for (name, value) in &parts.headers {
