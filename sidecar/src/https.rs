@@ -37,7 +37,8 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| format!("QUARRY_TLS_CERT and QUARRY_TLS_KEY do not make a usable pair: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server speaks HTTP/1.1 (axum is built without HTTP/2): say so, so that no client picks h2.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
