@@ -108,6 +108,9 @@ async fn two_sidecars_behind_a_round_robin_proxy_act_as_one_with_questions_on_th
     caught_up(&replica).await;
     let resumed = mcp.ok("run_sql", json!({ "sql": "SELECT count(*) AS n FROM public.replica_probe" })).await;
     assert_eq!(count(&resumed), 42);
+    // The planner's questions take the same path.
+    let planned = mcp.ok("run_query", json!({ "question": "How many orders are there?" })).await;
+    assert_eq!(planned["status"], "answered", "{planned}");
 
     // Audit rows and the conversation are on the primary (the replica cannot be written).
     let audited: i64 = primary
@@ -116,6 +119,12 @@ async fn two_sidecars_behind_a_round_robin_proxy_act_as_one_with_questions_on_th
         .unwrap()
         .get(0);
     assert_eq!(audited, 5, "one audit row per run_sql call, on the primary");
+    let asked: i64 = primary
+        .query_one("SELECT count(*) FROM quarry.audit_log WHERE account_id = $1 AND action = 'run_query'", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(asked, 1, "the run_query call's audit row, on the primary");
     let turns: i64 = primary
         .query_one(
             "SELECT count(*) FROM quarry.conversations c WHERE c.account_id = $1 AND c.mcp_session_id = $2",
