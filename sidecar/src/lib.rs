@@ -9,6 +9,7 @@ pub mod error;
 pub mod form;
 pub mod health;
 pub mod mcp;
+pub mod metrics;
 pub mod oauth;
 pub mod pages;
 pub mod server;

@@ -7,6 +7,7 @@ use rmcp::{ServerHandler, tool_handler};
 
 use super::pipeline::Pipeline;
 use crate::db::Db;
+use crate::metrics::Metrics;
 
 /// What a model is told about using Quarry.
 pub const INSTRUCTIONS: &str = "\
@@ -27,16 +28,19 @@ pub struct QuarryServer {
     pub(crate) db: Db,
     /// Answers run_query and run_sql (and re-runs pins).
     pub(crate) pipeline: Pipeline,
+    /// Where tool calls are counted and timed.
+    pub(crate) metrics: Metrics,
     /// This server's public URL, shown to clients as its website.
     issuer: String,
     tool_router: ToolRouter<Self>,
 }
 
 impl QuarryServer {
-    pub fn new(db: Db, pipeline: Pipeline, issuer: String) -> QuarryServer {
+    pub fn new(db: Db, pipeline: Pipeline, issuer: String, metrics: Metrics) -> QuarryServer {
         QuarryServer {
             db,
             pipeline,
+            metrics,
             issuer,
             tool_router: Self::workspace_router()
                 + Self::datasets_router()
