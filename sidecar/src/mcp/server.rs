@@ -1,9 +1,18 @@
 //! Quarry's MCP server: its description, its instructions for models, and its tools (collected
 //! from the tools modules).
+//!
+//! It declares tools and nothing else, in `initialize` and in `server/discover` alike, and answers
+//! the methods of what it does not declare (prompts, resources, resource templates, completions,
+//! logging) with -32601 "method not found", as the specification says, rather than empty lists.
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, tool_handler};
+use rmcp::model::{
+    CompleteRequestMethod, CompleteRequestParams, CompleteResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool_handler};
 
 use super::pipeline::Pipeline;
 use crate::db::Db;
@@ -67,5 +76,27 @@ impl ServerHandler for QuarryServer {
                     .with_website_url(self.issuer.clone()),
             )
             .with_instructions(INSTRUCTIONS)
+    }
+
+    // Not declared, so not served (rmcp's defaults answer these with empty lists).
+
+    async fn list_prompts(&self, _: Option<PaginatedRequestParams>, _: RequestContext<RoleServer>) -> Result<ListPromptsResult, McpError> {
+        Err(McpError::method_not_found::<ListPromptsRequestMethod>())
+    }
+
+    async fn list_resources(&self, _: Option<PaginatedRequestParams>, _: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {
+        Err(McpError::method_not_found::<ListResourcesRequestMethod>())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Err(McpError::method_not_found::<ListResourceTemplatesRequestMethod>())
+    }
+
+    async fn complete(&self, _: CompleteRequestParams, _: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+        Err(McpError::method_not_found::<CompleteRequestMethod>())
     }
 }
