@@ -7,6 +7,7 @@
 //! planner is deterministic, so its SQL is tried once. Nothing here holds state between requests.
 
 pub mod analysis;
+pub mod axis;
 pub mod builtin;
 pub mod chart;
 pub mod context;
@@ -645,12 +646,13 @@ async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, sugge
 async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, PipelineError> {
     run.report(Step::Chart).await;
     let started = Instant::now();
-    let chart = chart::choose(&result, &answer.question, &answer.question);
+    let chart = chart::choose(&result, &answer.question, run.lang);
     run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null));
     let image = match (&run.pipeline.chart_font, return_image) {
         (Some(font), true) => {
-            let (font, chart, result, title) = (font.clone(), chart.clone(), result.clone(), answer.question.clone());
-            tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, &font)).await.ok().flatten()
+            let title = chart.title().map(str::to_string).unwrap_or_else(|| axis::title(&answer.question, None, None, run.lang));
+            let (font, chart, result, lang) = (font.clone(), chart.clone(), result.clone(), run.lang);
+            tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, lang, &font)).await.ok().flatten()
         }
         _ => None,
     };

@@ -201,7 +201,7 @@ async fn rerun(db: &Db, executor: &Executor, identity: &Identity, pin: &mut Pin)
     let limits = executor.limits(runtime.timeout_ms, 100);
     match executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
         Ok(result) if !pin.computed_for_you => {
-            let chart = chart::choose(&result, &pin.question, &pin.question);
+            let chart = chart::choose(&result, &pin.question, Lang::En);
             pin.analysis = analysis::describe(&result, &chart, Lang::En);
             pin.chart = chart.spec;
             pin.result = Some(result);
