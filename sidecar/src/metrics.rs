@@ -328,10 +328,13 @@ struct PoolLabels {
     pool: &'static str,
 }
 
+/// A gauge of a pool: its name, its help, and how to read it from a pool's state.
+type Gauge = (&'static str, &'static str, fn(&PoolStats) -> i64);
+
 impl Collector for Pools {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats: Vec<(PoolLabels, PoolStats)> = self.pools.iter().map(|(pool, read)| (PoolLabels { pool }, read())).collect();
-        let gauges: [(&str, &str, fn(&PoolStats) -> i64); 4] = [
+        let gauges: [Gauge; 4] = [
             ("db_pool_max_connections", "The most connections a pool may open", |s| s.max_size as i64),
             ("db_pool_connections", "Connections a pool has open", |s| s.size as i64),
             ("db_pool_in_use", "Connections of a pool taken by requests now", |s| s.size.saturating_sub(s.available) as i64),
