@@ -57,6 +57,8 @@ pub struct Config {
     pub questions: QuestionsConfig,
     /// The SQLBot-compatible front.
     pub sqlbot: SqlBotConfig,
+    /// Where `/metrics` is served, and to whom.
+    pub metrics: MetricsConfig,
 }
 
 /// The SQLBot-compatible front (README, "SQLBot-compatible front"): SQLBot's six operations on
@@ -70,6 +72,27 @@ pub struct SqlBotConfig {
     /// by default the OAuth access token lifetime). SQLBot's clients cannot refresh; they call
     /// `mcp_start` again.
     pub token_ttl: Duration,
+}
+
+/// Where `/metrics` is served, and to whom. Never to the public:
+/// - neither set: not served at all;
+/// - only `token`: on the main address, to requests bearing it;
+/// - `bind`: on that address only (not on the main one), to whoever reaches it, or only to
+///   requests bearing `token` when it is set too.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// An address of its own (`QUARRY_METRICS_BIND`, host:port; off by default).
+    pub bind: Option<SocketAddr>,
+    /// The bearer token scrapers must present (`QUARRY_METRICS_TOKEN`, 16 to 512 visible ASCII
+    /// characters; off by default).
+    pub token: Option<String>,
+}
+
+/// The token stays out of logs and panics.
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig").field("bind", &self.bind).field("token", &self.token.as_ref().map(|_| "<set>")).finish()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -175,8 +198,25 @@ impl Config {
                 return Err(ConfigError::Invalid { name: "QUARRY_TLS_CERT", reason: "QUARRY_TLS_KEY is set, so the certificate must be too".into() });
             }
         };
+        let metrics = MetricsConfig {
+            bind: get("QUARRY_METRICS_BIND")
+                .filter(|v| !v.trim().is_empty())
+                .map(|text| {
+                    text.trim().parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                        name: "QUARRY_METRICS_BIND",
+                        reason: format!("{text:?} is not host:port"),
+                    })
+                })
+                .transpose()?,
+            token: get("QUARRY_METRICS_TOKEN").filter(|v| !v.is_empty()).map(metrics_token).transpose()?,
+        };
+        // The main address serves the public; metrics on it would be metrics for everyone.
+        if metrics.bind.is_some_and(|m| m == bind && m.port() != 0) {
+            return Err(ConfigError::Invalid { name: "QUARRY_METRICS_BIND", reason: "it must not be QUARRY_BIND's address".into() });
+        }
 
         Ok(Config {
+            metrics,
             database_url,
             tls,
             query_database_url,
@@ -223,6 +263,18 @@ impl Config {
             },
         })
     }
+}
+
+/// A metrics token: long enough not to be guessed, and nothing a header cannot carry.
+fn metrics_token(text: String) -> Result<String, ConfigError> {
+    let ok = (16..=512).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(ConfigError::Invalid {
+            name: "QUARRY_METRICS_TOKEN",
+            reason: "it must be 16 to 512 visible ASCII characters, without spaces".into(),
+        });
+    }
+    Ok(text)
 }
 
 /// The public URL must be an absolute http(s) URL without query or fragment; a trailing slash is
@@ -297,6 +349,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(!c.sqlbot.enabled, "the SQLBot-compatible front is opt-in");
         assert_eq!(c.sqlbot.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.metrics, MetricsConfig { bind: None, token: None });
     }
 
     #[test]
@@ -310,6 +363,23 @@ mod tests {
         assert!(e.contains("QUARRY_SQLBOT_COMPAT"), "{e}");
         let e = config(&[DB, ("QUARRY_SQLBOT_TOKEN_TTL", "10")]).unwrap_err().to_string();
         assert!(e.contains("QUARRY_SQLBOT_TOKEN_TTL"), "{e}");
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        let c = config(&[DB, ("QUARRY_METRICS_BIND", "127.0.0.1:9464"), ("QUARRY_METRICS_TOKEN", "0123456789abcdef")]).unwrap();
+        assert_eq!(c.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.metrics.token.as_deref(), Some("0123456789abcdef"));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"), "the token is not printed");
+        for (name, value) in [
+            ("QUARRY_METRICS_BIND", "localhost"),
+            ("QUARRY_METRICS_BIND", "127.0.0.1:8080"),
+            ("QUARRY_METRICS_TOKEN", "short"),
+            ("QUARRY_METRICS_TOKEN", "0123456789 abcdef"),
+        ] {
+            let e = config(&[DB, (name, value)]).unwrap_err().to_string();
+            assert!(e.contains(name), "{name}={value}: {e}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod form;
 pub mod health;
 pub mod https;
 pub mod mcp;
+pub mod metrics;
 pub mod oauth;
 pub mod pages;
 pub mod server;

@@ -3,6 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
+use axum::middleware;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::questions::Executor;
 use crate::error::Error;
+use crate::metrics::{self, Metrics, Scrape};
 use crate::state::AppState;
 use crate::{health, mcp, oauth, pages, sqlbot};
 
@@ -21,7 +23,8 @@ use crate::{health, mcp, oauth, pages, sqlbot};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every endpoint, each handed the parts of the state it needs, behind the request-wide layers
-/// (body limit, request ids, tracing).
+/// (metrics, body limit, request ids, tracing). `/metrics` is here only when a token guards it
+/// and it has no address of its own (see [`crate::config::MetricsConfig`]).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     // The SQLBot-compatible front exists only when turned on: off, its paths are unknown (404).
@@ -36,14 +39,22 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(sqlbot)
-        .merge(mcp::router(state.db.clone(), state.pipeline.clone(), state.urls.clone(), &state.config.allowed_origins))
+        .merge(mcp::router(state.db.clone(), state.pipeline.clone(), state.urls.clone(), &state.config.allowed_origins, state.metrics.clone()))
         .merge(oauth::router())
-        .merge(pages::router())
+        .merge(pages::router());
+    if state.config.metrics.bind.is_none() && state.config.metrics.token.is_some() {
+        router = router.route("/metrics", get(metrics::scrape));
+    }
+    let counted = state.metrics.clone();
+    router
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .with_state(state)
+        // A layer of the whole router (not of one route), so it sees the route each request
+        // matched, and the fallback's requests too.
+        .layer(middleware::from_fn_with_state(counted, metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
@@ -96,14 +107,44 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     if config.query_database_url.is_some() {
         executor.check_tls().await.map_err(|reason| ServeError::DatabaseTls { url: "QUARRY_QUERY_DATABASE_URL", reason })?;
     }
+    let metrics = Metrics::new(vec![
+        ("main", {
+            let db = db.clone();
+            Box::new(move || db.pool_stats())
+        }),
+        ("queries", {
+            let executor = executor.clone();
+            Box::new(move || executor.pool_stats())
+        }),
+    ]);
     let listener = TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let local = listener.local_addr()?;
-    let state = AppState::new(config.clone(), db, executor, local).map_err(ServeError::Setup)?;
+    let state = AppState::new(config.clone(), db, executor, local, metrics.clone()).map_err(ServeError::Setup)?;
     if config.oauth.client_metadata_allow_private {
         tracing::warn!("QUARRY_CLIENT_METADATA_ALLOW_PRIVATE is on: client metadata may be fetched over http and from private addresses (tests only)");
     }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Metrics on an address of their own are up before the main address says it listens.
+    let metrics_server = match config.metrics.bind {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+            tracing::info!(address = %listener.local_addr()?, token = config.metrics.token.is_some(), "metrics listening");
+            let app = metrics::router(Scrape { metrics, token: config.metrics.token.as_deref().map(Into::into) });
+            let mut stop = stop_rx.clone();
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            });
+            Some(tokio::spawn(async move { serve.await }))
+        }
+        None => {
+            if config.metrics.token.is_some() {
+                tracing::info!("metrics served at /metrics to bearers of QUARRY_METRICS_TOKEN");
+            }
+            None
+        }
+    };
+
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let stopped = async move {
         let mut stop_rx = stop_rx;
@@ -136,6 +177,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Ok(Ok(result)) => result?,
         Ok(Err(join)) => return Err(ServeError::Setup(format!("server task failed: {join}"))),
         Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
+    }
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
     }
     tracing::info!("stopped");
     Ok(())

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::questions::Executor;
 use crate::mcp::pipeline::Pipeline;
+use crate::metrics::{Metrics, Scrape};
 use crate::oauth::client_metadata::MetadataFetcher;
 use crate::pages::Site;
 use crate::urls::PublicUrls;
@@ -30,15 +31,19 @@ pub struct AppState {
     pub metadata_fetcher: MetadataFetcher,
     /// Answers questions (see [`crate::mcp::pipeline`]).
     pub pipeline: Pipeline,
+    /// What is counted and timed (see [`crate::metrics`]).
+    pub metrics: Metrics,
 }
 
 impl AppState {
-    /// The state of a server bound to `local`, over these connection pools.
-    pub fn new(config: Config, db: Db, executor: Executor, local: SocketAddr) -> Result<AppState, String> {
+    /// The state of a server bound to `local`, over these connection pools, recording into
+    /// `metrics`.
+    pub fn new(config: Config, db: Db, executor: Executor, local: SocketAddr, metrics: Metrics) -> Result<AppState, String> {
         Ok(AppState {
             urls: Arc::new(PublicUrls::new(&config.public_url_for(local))),
             metadata_fetcher: MetadataFetcher::new(config.oauth.client_metadata_allow_private),
-            pipeline: Pipeline::new(db.clone(), executor, config.questions.clone())?,
+            pipeline: Pipeline::new(db.clone(), executor, config.questions.clone(), metrics.clone())?,
+            metrics,
             db,
             config: Arc::new(config),
         })
@@ -66,6 +71,12 @@ impl FromRef<AppState> for Arc<PublicUrls> {
 impl FromRef<AppState> for MetadataFetcher {
     fn from_ref(state: &AppState) -> MetadataFetcher {
         state.metadata_fetcher.clone()
+    }
+}
+
+impl FromRef<AppState> for Scrape {
+    fn from_ref(state: &AppState) -> Scrape {
+        Scrape { metrics: state.metrics.clone(), token: state.config.metrics.token.as_deref().map(Arc::from) }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The sidecar's layers only look down, and its parts import one another in no circle:
 //!
-//!   leaves (config, urls, telemetry, session, error, form, the crate root): usable by anyone
+//!   leaves (config, urls, telemetry, session, error, form, metrics, the crate root): usable by anyone
 //!   db             the typed client of the extension (bottom)
 //!   mcp::pipeline  the question pipeline (domain)
 //!   mcp, oauth, pages, health, sqlbot   the edges
@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("session", 0),
     ("error", 0),
     ("form", 0),
+    ("metrics", 0),
     ("db", 1),
     ("mcp::pipeline", 2),
     ("mcp", 3),

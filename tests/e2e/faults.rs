@@ -86,7 +86,14 @@ fn failed_cleanly(status: u16, retry_after: &Option<String>, body: &str) -> bool
 #[tokio::test]
 async fn every_connection_busy_gives_a_503_with_retry_after_not_a_hang() {
     let _serial = SERIAL.lock().await;
-    let s = Sidecar::start_with(&[("QUARRY_DB_POOL_SIZE", "1"), ("QUARRY_DB_WAIT_MS", "300")]).await;
+    let metrics_token = "e2e-faults-metrics-token";
+    let s = Sidecar::start_with(&[("QUARRY_DB_POOL_SIZE", "1"), ("QUARRY_DB_WAIT_MS", "300"), ("QUARRY_METRICS_TOKEN", metrics_token)]).await;
+    // The metrics see it too: a scrape needs no database connection.
+    let scrape = || async {
+        let response = quarry_e2e::http().get(s.url("/metrics")).bearer_auth(metrics_token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
     let (mcp, _) = mcp_session(&s, Some("retail_analyst"), &["Analytics"], None).await;
 
     // The only connection is held: its token check waits for a lock a DBA's transaction holds.
@@ -104,12 +111,24 @@ async fn every_connection_busy_gives_a_503_with_retry_after_not_a_hang() {
     let (status, retry_after, body) = raw_call(&mcp, "list_teams", json!({})).await;
     assert_eq!(status, 503, "{body}");
     assert!(retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)), "Retry-After: {retry_after:?}");
+    let text = scrape().await;
+    for line in [
+        "quarry_db_pool_max_connections{pool=\"main\"} 1",
+        "quarry_db_pool_in_use{pool=\"main\"} 1",
+        "quarry_db_pool_timeouts_total{pool=\"main\"} 1",
+        "quarry_token_checks_total{outcome=\"unavailable\"} 1",
+        "quarry_http_requests_total{route=\"/mcp\",method=\"POST\",status=\"503\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} is not in\n{text}");
+    }
 
     lock.rollback().await.unwrap();
     let (status, _, body) = first.await.unwrap();
     assert_eq!(status, 200, "the waiting call finishes once the lock is gone: {body}");
     let (status, _, body) = raw_call(&mcp, "list_teams", json!({})).await;
     assert_eq!(status, 200, "and the next call is served: {body}");
+    let text = scrape().await;
+    assert!(text.lines().any(|l| l == "quarry_db_pool_in_use{pool=\"main\"} 0"), "{text}");
 }
 
 /// The blocks of every question of these accounts: each question block is followed by an answer
@@ -269,8 +288,10 @@ async fn bad_provider(how: Misbehaviour) -> (String, std::sync::Arc<std::sync::a
 #[tokio::test]
 async fn a_model_provider_that_hangs_resets_or_answers_garbage_gives_a_clear_tool_error() {
     let _serial = SERIAL.lock().await;
-    let s = Sidecar::start_with(&[("QUARRY_E2E_MODEL_KEY", "sk-e2e")]).await;
+    let metrics_token = "e2e-faults-metrics-token";
+    let s = Sidecar::start_with(&[("QUARRY_E2E_MODEL_KEY", "sk-e2e"), ("QUARRY_METRICS_TOKEN", metrics_token)]).await;
     let admin = admin().await;
+    let mut garbage_requests = 0;
     for how in [Misbehaviour::Hangs, Misbehaviour::Resets, Misbehaviour::Garbage] {
         let (url, requests) = bad_provider(how).await;
         let team = format!("E2E faults {how:?} {}", std::process::id());
@@ -306,10 +327,30 @@ async fn a_model_provider_that_hangs_resets_or_answers_garbage_gives_a_clear_too
         match how {
             // A timeout and a reset are worth one more try (max_retries = 1), then reported.
             Misbehaviour::Hangs | Misbehaviour::Resets => assert_eq!(made, 2, "{how:?}: requests made"),
-            Misbehaviour::Garbage => assert!((1..=2).contains(&made), "{how:?}: requests made: {made}"),
+            Misbehaviour::Garbage => {
+                assert!((1..=2).contains(&made), "{how:?}: requests made: {made}");
+                garbage_requests = made;
+            }
         }
         // The sidecar is not stuck: the session answers at once.
         mcp.ok("list_teams", json!({})).await;
+    }
+
+    // The metrics name each misbehaviour, request by request, and the three completions that
+    // failed for good.
+    let response = quarry_e2e::http().get(s.url("/metrics")).bearer_auth(metrics_token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    for line in [
+        "quarry_model_requests_total{provider=\"openai\",outcome=\"timeout\"} 2".to_string(),
+        "quarry_model_requests_total{provider=\"openai\",outcome=\"network\"} 2".to_string(),
+        format!("quarry_model_requests_total{{provider=\"openai\",outcome=\"invalid_reply\"}} {garbage_requests}"),
+        format!("quarry_model_request_duration_seconds_count{{provider=\"openai\"}} {}", 4 + garbage_requests),
+        "quarry_model_failures_total{provider=\"openai\"} 3".to_string(),
+        "quarry_tool_calls_total{tool=\"run_query\",outcome=\"error\"} 3".to_string(),
+        "quarry_tool_calls_total{tool=\"list_teams\",outcome=\"ok\"} 3".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} is not in\n{text}");
     }
 }
 

@@ -1,7 +1,8 @@
 //! The MCP server over real HTTP with real OAuth tokens: the resource server's answers (401, 403,
 //! 404), sessions bound to their account and client, every tool with its structured content
 //! checked against its declared output schema, team isolation, bad arguments, pins re-run under
-//! each caller's role, the audit log, and Host/Origin checks.
+//! each caller's role, the audit log, Host/Origin checks, and the capabilities declared (tools
+//! only; prompts, resources and completions are -32601).
 
 use std::collections::HashMap;
 
@@ -400,4 +401,68 @@ async fn the_stateless_2026_revision_is_served() {
     let body = call.text().await.unwrap();
     let answer = messages(&body).into_iter().find(|m| m["id"] == 2).unwrap();
     assert_eq!(answer["result"]["structuredContent"]["teams"][0]["name"], "Analytics", "{answer}");
+}
+
+/// The server declares tools only, and says so consistently: rmcp's client sees only the tools
+/// capability, and its prompts, resources, resource templates and completion requests get
+/// -32601 (method not found) rather than empty lists; the stateless 2026-07-28 revision's
+/// `server/discover` declares the same and answers the same.
+#[tokio::test]
+async fn only_tools_are_declared_and_the_rest_is_method_not_found() {
+    use rmcp::ServiceExt;
+    use rmcp::model::{ArgumentInfo, CompleteRequestParams, ErrorCode, GetPromptRequestParams, Reference};
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let s = Sidecar::start().await;
+    let (mcp, _) = session(&s, Some("retail_analyst"), &["Analytics"], None).await;
+    let token = mcp.token.clone().unwrap();
+    let transport = StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(s.url("/mcp")).auth_header(token.clone()));
+    let client = ().serve(transport).await.unwrap();
+    let declared = client.peer_info().unwrap().capabilities.clone();
+    assert!(declared.tools.is_some(), "{declared:?}");
+    assert!(declared.prompts.is_none() && declared.resources.is_none() && declared.completions.is_none() && declared.logging.is_none(), "{declared:?}");
+    assert!(!client.list_tools(Default::default()).await.unwrap().tools.is_empty());
+
+    let not_found = |result: Result<(), rmcp::ServiceError>, method: &str| match result {
+        Err(rmcp::ServiceError::McpError(e)) => assert_eq!(e.code, ErrorCode::METHOD_NOT_FOUND, "{method}: {e:?}"),
+        other => panic!("{method}: {other:?}"),
+    };
+    not_found(client.list_prompts(None).await.map(drop), "prompts/list");
+    not_found(client.get_prompt(GetPromptRequestParams::new("anything")).await.map(drop), "prompts/get");
+    not_found(client.list_resources(None).await.map(drop), "resources/list");
+    not_found(client.list_resource_templates(None).await.map(drop), "resources/templates/list");
+    let complete = CompleteRequestParams::new(Reference::for_prompt("anything"), ArgumentInfo::new("q", "x"));
+    not_found(client.complete(complete).await.map(drop), "completion/complete");
+    // The session still works after the refusals.
+    assert!(!client.list_tools(Default::default()).await.unwrap().tools.is_empty());
+    client.cancel().await.unwrap();
+
+    // The same in the stateless revision.
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let post = |id: i64, method: &str| {
+        http()
+            .post(s.url("/mcp"))
+            .bearer_auth(&token)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .json(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {"_meta": meta}}))
+            .send()
+    };
+    let body = post(1, "server/discover").await.unwrap().text().await.unwrap();
+    let discover = messages(&body).into_iter().find(|m| m["id"] == 1).unwrap();
+    let capabilities = discover["result"]["capabilities"].as_object().unwrap_or_else(|| panic!("{discover}"));
+    assert!(capabilities.contains_key("tools"), "{discover}");
+    for other in ["prompts", "resources", "completions", "logging"] {
+        assert!(!capabilities.contains_key(other), "{other} declared: {discover}");
+    }
+    for (id, method) in [(2, "prompts/list"), (3, "resources/list"), (4, "resources/templates/list")] {
+        let body = post(id, method).await.unwrap().text().await.unwrap();
+        let answer = messages(&body).into_iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("{method}: {body}"));
+        assert_eq!(answer["error"]["code"], -32601, "{method}: {answer}");
+    }
 }

@@ -324,6 +324,18 @@ async fn progress_images_and_languages() {
         let analysis = result["structuredContent"]["analysis"].as_str().unwrap();
         assert!(analysis.contains(words), "{lang}: {analysis}");
     }
+
+    // Charts read at a glance: a monthly series has month ticks written in the asker's language,
+    // and SQL without a question gets a title in that language rather than the SQL.
+    let sql = "SELECT date_trunc('month', ordered_at)::date AS month, sum(total_amount) AS revenue FROM retail.orders GROUP BY 1 ORDER BY 1";
+    for (lang, format, title) in [("en", "%b %Y", "Revenue by month"), ("ko-KR", "%Y년 %-m월", "Month별 Revenue")] {
+        let answer = mcp.ok("run_sql", json!({ "sql": sql, "lang": lang })).await;
+        let chart = &answer["chart"];
+        assert_eq!(chart["type"], "line", "{answer}");
+        assert_eq!(chart["spec"]["encoding"]["x"]["timeUnit"], "yearmonth", "{chart}");
+        assert_eq!(chart["spec"]["encoding"]["x"]["axis"]["format"], format, "{chart}");
+        assert_eq!(chart["spec"]["title"], title, "{chart}");
+    }
 }
 
 #[tokio::test]

@@ -20,9 +20,11 @@ pub mod sqlbot;
 pub mod tls;
 pub mod workspace;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
@@ -30,6 +32,7 @@ use tokio_postgres::Row;
 
 pub use self::error::DbError;
 use crate::config::Config;
+use crate::metrics::PoolStats;
 
 /// Parameters of a statement.
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -38,6 +41,31 @@ type Params<'a> = [&'a (dyn ToSql + Sync)];
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    timeouts: Timeouts,
+}
+
+/// How many requests waited for a connection of a pool in vain. Shared by a pool's clones.
+#[derive(Clone, Default)]
+pub(crate) struct Timeouts(Arc<AtomicU64>);
+
+impl Timeouts {
+    /// Notes a failure to get a connection if it was a wait that ran out.
+    pub(crate) fn note(&self, error: &PoolError) {
+        if matches!(error, PoolError::Timeout(_)) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn stats(&self, pool: &Pool) -> PoolStats {
+        let status = pool.status();
+        PoolStats {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+            timeouts: self.0.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl Db {
@@ -61,7 +89,12 @@ impl Db {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| format!("connection pool: {e}"))?;
-        Ok(Db { pool })
+        Ok(Db { pool, timeouts: Timeouts::default() })
+    }
+
+    /// The connection pool's state now.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.timeouts.stats(&self.pool)
     }
 
     /// Opens one connection: `Err` with the reason only when TLS refused the server (a
@@ -78,7 +111,10 @@ impl Db {
     }
 
     async fn connection(&self) -> Result<Object, DbError> {
-        Ok(self.pool.get().await?)
+        self.pool.get().await.map_err(|e| {
+            self.timeouts.note(&e);
+            e.into()
+        })
     }
 
     /// The one row a statement returns.

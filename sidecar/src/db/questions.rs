@@ -11,7 +11,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::DbError;
+use super::{DbError, PoolStats, Timeouts};
 use super::error::with_hint;
 use crate::config::Config;
 
@@ -88,6 +88,7 @@ pub struct Limits {
 #[derive(Clone)]
 pub struct Executor {
     pool: Pool,
+    timeouts: Timeouts,
     max_result_bytes: usize,
     max_statement_timeout: Duration,
 }
@@ -116,7 +117,12 @@ impl Executor {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| format!("query connection pool: {e}"))?;
-        Ok(Executor { pool, max_result_bytes: config.max_result_bytes, max_statement_timeout: config.max_statement_timeout })
+        Ok(Executor { pool, timeouts: Timeouts::default(), max_result_bytes: config.max_result_bytes, max_statement_timeout: config.max_statement_timeout })
+    }
+
+    /// The connection pool's state now.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.timeouts.stats(&self.pool)
     }
 
     /// See [`super::Db::check_tls`]: for the query database.
@@ -143,6 +149,7 @@ impl Executor {
         limits: Limits,
     ) -> Result<Result<QueryResult, QueryError>, DbError> {
         let client = self.pool.get().await.map_err(|e| {
+            self.timeouts.note(&e);
             tracing::warn!(error = %e, "no connection for a query");
             DbError::Unavailable
         })?;

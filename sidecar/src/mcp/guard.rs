@@ -23,14 +23,17 @@ use super::scopes;
 use crate::db::Db;
 use crate::db::DbError;
 use crate::db::oauth::SCOPES;
+use crate::metrics::{Metrics, TokenCheck};
 use crate::urls::PublicUrls;
 
-/// What the guard needs: the extension (to check tokens and record sessions) and the public URLs
-/// (the resource tokens must be for, and where its metadata lives).
+/// What the guard needs: the extension (to check tokens and record sessions), the public URLs
+/// (the resource tokens must be for, and where its metadata lives), and where its decisions are
+/// counted.
 #[derive(Clone)]
 pub struct Guard {
     pub db: Db,
     pub urls: Arc<PublicUrls>,
+    pub metrics: Metrics,
 }
 
 /// Largest MCP request body read.
@@ -99,6 +102,7 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
         return response;
     };
     let Some(token) = bearer_token(parts.headers.get(header::AUTHORIZATION)) else {
+        state.metrics.token_check(TokenCheck::Missing);
         return challenge(&state, StatusCode::UNAUTHORIZED, None, &all_scopes);
     };
     let session_id = parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -107,6 +111,7 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
     let caller = match checked {
         Ok(Some(caller)) => caller,
         Ok(None) => {
+            state.metrics.token_check(TokenCheck::Invalid);
             return challenge(
                 &state,
                 StatusCode::UNAUTHORIZED,
@@ -115,14 +120,17 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
             );
         }
         Err(DbError::Unavailable) => {
+            state.metrics.token_check(TokenCheck::Unavailable);
             return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the database is unavailable right now");
         }
         Err(e) => {
+            state.metrics.token_check(TokenCheck::Unavailable);
             tracing::error!(error = %e, "token check failed");
             return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the token could not be checked");
         }
     };
     if caller.session_status == "unknown" {
+        state.metrics.token_check(TokenCheck::UnknownSession);
         return plain(StatusCode::NOT_FOUND, "Not Found: Session not found");
     }
     let identity = Identity { account_id: caller.account_id, client_id: caller.client_id, scopes: caller.scopes, session_id: session_id.clone() };
@@ -133,6 +141,7 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
             let wanted: Vec<&str> =
                 SCOPES.iter().copied().filter(|s| needed.contains(s) || identity.scopes.iter().any(|g| g == s)).collect();
             tracing::info!(account_id = identity.account_id, tool, ?needed, "insufficient scope");
+            state.metrics.token_check(TokenCheck::InsufficientScope);
             return challenge(
                 &state,
                 StatusCode::FORBIDDEN,
@@ -142,6 +151,7 @@ pub async fn guard(State(state): State<Guard>, request: Request, next: Next) -> 
         }
     }
 
+    state.metrics.token_check(TokenCheck::Accepted);
     let method = parts.method.clone();
     parts.extensions.insert(identity.clone());
     let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;

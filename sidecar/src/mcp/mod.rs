@@ -21,6 +21,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use self::pipeline::Pipeline;
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::urls::PublicUrls;
 
 /// The origin of a URL with its port spelled out, as rmcp's Origin check wants it.
@@ -29,8 +30,14 @@ fn origin_with_port(url: &url::Url) -> Option<String> {
 }
 
 /// `/mcp`: the MCP service behind the guard. Browsers may call it from the public URL's origin
-/// and from `allowed_origins`.
-pub fn router<S: Clone + Send + Sync + 'static>(db: Db, pipeline: Pipeline, urls: Arc<PublicUrls>, allowed_origins: &[String]) -> Router<S> {
+/// and from `allowed_origins`. Token checks and tool calls are recorded in `metrics`.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    db: Db,
+    pipeline: Pipeline,
+    urls: Arc<PublicUrls>,
+    allowed_origins: &[String],
+    metrics: Metrics,
+) -> Router<S> {
     let public = url::Url::parse(&urls.issuer).expect("the issuer is a URL");
     let mut origins: Vec<String> = origin_with_port(&public).into_iter().collect();
     for extra in allowed_origins {
@@ -48,11 +55,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(db: Db, pipeline: Pipeline, urls
     // Idle sessions leave memory after a while; their record in PostgreSQL brings them back.
     session_manager.session_config.keep_alive = Some(Duration::from_secs(600));
 
-    let prototype = server::QuarryServer::new(db.clone(), pipeline, urls.issuer.clone());
+    let prototype = server::QuarryServer::new(db.clone(), pipeline, urls.issuer.clone(), metrics.clone());
     let service = StreamableHttpService::new(
         move || Ok(prototype.clone()),
         Arc::new(session_manager),
         config,
     );
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard::Guard { db, urls }, guard::guard))
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard::Guard { db, urls, metrics }, guard::guard))
 }

@@ -1,12 +1,22 @@
 //! Quarry's MCP server: its description, its instructions for models, and its tools (collected
 //! from the tools modules).
+//!
+//! It declares tools and nothing else, in `initialize` and in `server/discover` alike, and answers
+//! the methods of what it does not declare (prompts, resources, resource templates, completions,
+//! logging) with -32601 "method not found", as the specification says, rather than empty lists.
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, tool_handler};
+use rmcp::model::{
+    CompleteRequestMethod, CompleteRequestParams, CompleteResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool_handler};
 
 use super::pipeline::Pipeline;
 use crate::db::Db;
+use crate::metrics::Metrics;
 
 /// What a model is told about using Quarry.
 pub const INSTRUCTIONS: &str = "\
@@ -27,16 +37,19 @@ pub struct QuarryServer {
     pub(crate) db: Db,
     /// Answers run_query and run_sql (and re-runs pins).
     pub(crate) pipeline: Pipeline,
+    /// Where tool calls are counted and timed.
+    pub(crate) metrics: Metrics,
     /// This server's public URL, shown to clients as its website.
     issuer: String,
     tool_router: ToolRouter<Self>,
 }
 
 impl QuarryServer {
-    pub fn new(db: Db, pipeline: Pipeline, issuer: String) -> QuarryServer {
+    pub fn new(db: Db, pipeline: Pipeline, issuer: String, metrics: Metrics) -> QuarryServer {
         QuarryServer {
             db,
             pipeline,
+            metrics,
             issuer,
             tool_router: Self::workspace_router()
                 + Self::datasets_router()
@@ -63,5 +76,27 @@ impl ServerHandler for QuarryServer {
                     .with_website_url(self.issuer.clone()),
             )
             .with_instructions(INSTRUCTIONS)
+    }
+
+    // Not declared, so not served (rmcp's defaults answer these with empty lists).
+
+    async fn list_prompts(&self, _: Option<PaginatedRequestParams>, _: RequestContext<RoleServer>) -> Result<ListPromptsResult, McpError> {
+        Err(McpError::method_not_found::<ListPromptsRequestMethod>())
+    }
+
+    async fn list_resources(&self, _: Option<PaginatedRequestParams>, _: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {
+        Err(McpError::method_not_found::<ListResourcesRequestMethod>())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Err(McpError::method_not_found::<ListResourceTemplatesRequestMethod>())
+    }
+
+    async fn complete(&self, _: CompleteRequestParams, _: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+        Err(McpError::method_not_found::<CompleteRequestMethod>())
     }
 }

@@ -152,25 +152,25 @@ mod tests {
     #[test]
     fn analyses_follow_the_numbers() {
         let one = QueryResult::of(&[("orders", "bigint")], vec![vec![json!(120000)]]);
-        assert_eq!(describe(&one, &choose(&one, "", ""), Lang::En), "orders: 120,000.");
+        assert_eq!(describe(&one, &choose(&one, "", Lang::En), Lang::En), "orders: 120,000.");
 
         let regions = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![
             vec![json!("NA"), json!(300)], vec![json!("EMEA"), json!(100)], vec![json!("APAC"), json!(100.5)],
         ]);
-        let text = describe(&regions, &choose(&regions, "revenue by region", ""), Lang::En);
+        let text = describe(&regions, &choose(&regions, "revenue by region", Lang::En), Lang::En);
         assert_eq!(text, "3 groups by region. Largest: NA (300); smallest: EMEA (100).");
-        let pie = describe(&regions, &choose(&regions, "share of revenue by region", ""), Lang::En);
+        let pie = describe(&regions, &choose(&regions, "share of revenue by region", Lang::En), Lang::En);
         assert!(pie.ends_with("NA accounts for 59.9% of the total 500.5."), "{pie}");
 
         let months = QueryResult::of(&[("month", "date"), ("orders", "bigint")], vec![
             vec![json!("2025-01-01"), json!(100)], vec![json!("2025-02-01"), json!(150)], vec![json!("2025-03-01"), json!(120)],
         ]);
-        let text = describe(&months, &choose(&months, "orders by month", ""), Lang::En);
+        let text = describe(&months, &choose(&months, "orders by month", Lang::En), Lang::En);
         assert_eq!(text, "From 2025-01-01 (100) to 2025-03-01 (120): up 20.0%. Peak: 2025-02-01 (150).");
-        let zh = describe(&months, &choose(&months, "", ""), Lang::ZhCn);
+        let zh = describe(&months, &choose(&months, "", Lang::En), Lang::ZhCn);
         assert!(zh.contains("增长 20.0%"), "{zh}");
 
         let empty = QueryResult::of(&[("orders", "bigint")], vec![]);
-        assert_eq!(describe(&empty, &choose(&empty, "", ""), Lang::KoKr), "쿼리 결과가 없습니다.");
+        assert_eq!(describe(&empty, &choose(&empty, "", Lang::En), Lang::KoKr), "쿼리 결과가 없습니다.");
     }
 }

@@ -6,6 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::axis::{self, Grain};
+use super::i18n::Lang;
 use crate::db::questions::QueryResult;
 
 /// Rows of data a chart specification carries at most.
@@ -41,6 +43,13 @@ pub struct Chart {
     pub series: Option<String>,
     /// The Vega-Lite (v5) specification; empty for a table.
     pub spec: Map<String, Value>,
+}
+
+impl Chart {
+    /// The chart's title (a table has none).
+    pub fn title(&self) -> Option<&str> {
+        self.spec.get("title").and_then(Value::as_str)
+    }
 }
 
 /// What a column holds, judged from its PostgreSQL type and name.
@@ -97,8 +106,10 @@ fn asks_for_parts(question: &str) -> bool {
         .any(|w| q.contains(w))
 }
 
-/// Picks the chart for a result. `question` decides between bar and pie; `title` heads it.
-pub fn choose(result: &QueryResult, question: &str, title: &str) -> Chart {
+/// Picks the chart for a result. `question` decides between bar and pie, and heads it (or, when it
+/// is SQL, words in `lang` naming what is plotted); dates on its axis are written in `lang`.
+pub fn choose(result: &QueryResult, question: &str, lang: Lang) -> Chart {
+    let title = |y: Option<String>, x: Option<String>| axis::title(question, y.as_deref(), x.as_deref(), lang);
     let roles: Vec<Role> = result.columns.iter().map(|c| role(&c.name, &c.type_name)).collect();
     let find = |r: Role| roles.iter().position(|x| *x == r);
     let measure = find(Role::Measure);
@@ -117,19 +128,20 @@ pub fn choose(result: &QueryResult, question: &str, title: &str) -> Chart {
         return table;
     }
     if rows == 1 {
-        return build(Kind::SingleValue, category.or(time).map(name), Some(name(m)), None, result, title);
+        let x = category.or(time).map(name);
+        return build(Kind::SingleValue, x.clone(), Some(name(m)), None, result, &title(Some(name(m)), None), lang);
     }
     if let Some(t) = time {
         let series = category.filter(|_| distinct(result, category.unwrap()) <= 12);
-        return build(Kind::Line, Some(name(t)), Some(name(m)), series.map(name), result, title);
+        return build(Kind::Line, Some(name(t)), Some(name(m)), series.map(name), result, &title(Some(name(m)), Some(name(t))), lang);
     }
     let Some(c) = category else { return table };
     let positive = result.rows.iter().all(|r| r.get(m).and_then(number).is_some_and(|v| v > 0.0));
     if asks_for_parts(question) && positive && rows <= MAX_SLICES && !result.truncated {
-        return build(Kind::Pie, Some(name(c)), Some(name(m)), None, result, title);
+        return build(Kind::Pie, Some(name(c)), Some(name(m)), None, result, &title(Some(name(m)), Some(name(c))), lang);
     }
     if rows <= MAX_BARS {
-        return build(Kind::Bar, Some(name(c)), Some(name(m)), None, result, title);
+        return build(Kind::Bar, Some(name(c)), Some(name(m)), None, result, &title(Some(name(m)), Some(name(c))), lang);
     }
     table
 }
@@ -160,7 +172,7 @@ fn iso_time(v: &Value) -> Value {
     }
 }
 
-fn build(kind: Kind, x: Option<String>, y: Option<String>, series: Option<String>, result: &QueryResult, title: &str) -> Chart {
+fn build(kind: Kind, x: Option<String>, y: Option<String>, series: Option<String>, result: &QueryResult, title: &str, lang: Lang) -> Chart {
     let time_columns: Vec<bool> = result.columns.iter().map(|c| is_time_type(&c.type_name)).collect();
     let values: Vec<Value> = result
         .rows
@@ -199,6 +211,12 @@ fn build(kind: Kind, x: Option<String>, y: Option<String>, series: Option<String
                 "x": { "field": x, "type": x_type(&x_field) },
                 "y": { "field": y, "type": "quantitative" },
             });
+            // Dates at the series' grain: "Jan 2025" for months, not 2025-01-01.
+            let position = result.columns.iter().position(|c| c.name == x_field);
+            let grain = position.and_then(|i| axis::grain(&x_field, result.rows.iter().map(|r| &r[i])));
+            if let Some((unit, format)) = grain.filter(|g| *g != Grain::Time).and_then(|g| axis::vega_time(g, lang)) {
+                encoding["x"] = json!({ "field": x, "type": "temporal", "timeUnit": unit, "axis": { "format": format } });
+            }
             if let Some(s) = &series {
                 encoding["color"] = json!({ "field": s, "type": "nominal" });
             }
@@ -230,23 +248,42 @@ mod tests {
     #[test]
     fn shapes_pick_charts() {
         let one = QueryResult::of(&[("orders", "bigint")], vec![vec![json!(120000)]]);
-        assert_eq!(choose(&one, "how many orders", "t").kind, Kind::SingleValue);
+        assert_eq!(choose(&one, "how many orders", Lang::En).kind, Kind::SingleValue);
 
         let by_region = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![vec![json!("EMEA"), json!(10.5)], vec![json!("NA"), json!(20)]]);
-        let bar = choose(&by_region, "revenue by region", "t");
+        let bar = choose(&by_region, "revenue by region", Lang::En);
         assert_eq!((bar.kind, bar.x.as_deref(), bar.y.as_deref()), (Kind::Bar, Some("region"), Some("revenue")));
         assert_eq!(bar.spec["mark"]["type"], "bar");
         assert_eq!(bar.spec["data"]["values"][1]["region"], "NA");
-        assert_eq!(choose(&by_region, "share of revenue by region", "t").kind, Kind::Pie);
+        assert_eq!(choose(&by_region, "share of revenue by region", Lang::En).kind, Kind::Pie);
 
         let monthly = QueryResult::of(&[("month", "date"), ("orders", "bigint")], vec![vec![json!("2025-01-01"), json!(3)], vec![json!("2025-02-01"), json!(5)]]);
-        let line = choose(&monthly, "orders by month", "t");
+        let line = choose(&monthly, "orders by month", Lang::En);
         assert_eq!(line.kind, Kind::Line);
         assert_eq!(line.spec["encoding"]["x"]["type"], "temporal");
 
         let names = QueryResult::of(&[("name", "text"), ("email", "text")], vec![vec![json!("a"), json!("b")]]);
-        assert_eq!(choose(&names, "customers", "t").kind, Kind::Table);
-        assert!(choose(&names, "customers", "t").spec.is_empty());
+        assert_eq!(choose(&names, "customers", Lang::En).kind, Kind::Table);
+        assert!(choose(&names, "customers", Lang::En).spec.is_empty());
+    }
+
+    #[test]
+    fn months_are_months_and_titles_speak_the_askers_language() {
+        let monthly = QueryResult::of(
+            &[("month", "timestamp with time zone"), ("revenue", "numeric")],
+            vec![vec![json!("2025-01-01 00:00:00+00"), json!(4667.5)], vec![json!("2025-02-01 00:00:00+00"), json!(5100)]],
+        );
+        let line = choose(&monthly, "월별 매출", Lang::KoKr);
+        assert_eq!(line.spec["encoding"]["x"]["timeUnit"], "yearmonth");
+        assert_eq!(line.spec["encoding"]["x"]["axis"]["format"], "%Y년 %-m월");
+        assert_eq!(line.title(), Some("월별 매출"), "the question as asked");
+        let english = choose(&monthly, "SELECT date_trunc('month', ordered_at) AS month, sum(total) AS revenue FROM o GROUP BY 1", Lang::En);
+        assert_eq!(english.spec["encoding"]["x"]["axis"]["format"], "%b %Y");
+        assert_eq!(english.title(), Some("Revenue by month"), "SQL is no title");
+        let chinese = choose(&monthly, "select 1", Lang::ZhCn);
+        assert_eq!(chinese.title(), Some("按Month的Revenue"));
+        let days = QueryResult::of(&[("day", "date"), ("orders", "bigint")], vec![vec![json!("2025-01-01"), json!(3)], vec![json!("2025-01-02"), json!(5)]]);
+        assert_eq!(choose(&days, "orders by day", Lang::En).spec["encoding"]["x"]["timeUnit"], "yearmonthdate");
     }
 
     #[test]

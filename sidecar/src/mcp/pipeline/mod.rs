@@ -7,6 +7,7 @@
 //! planner is deterministic, so its SQL is tried once. Nothing here holds state between requests.
 
 pub mod analysis;
+pub mod axis;
 pub mod builtin;
 pub mod chart;
 pub mod context;
@@ -39,6 +40,7 @@ use crate::db::Db;
 use crate::db::conversations::{History, Turn};
 use crate::db::datasets::{DatasetRef, Runtime};
 use crate::db::questions::{Executor, QueryResult};
+use crate::metrics::Metrics;
 
 /// Result rows a conversation block keeps (the answer itself carries up to the row cap).
 const PREVIEW_ROWS: usize = 50;
@@ -46,8 +48,8 @@ const PREVIEW_ROWS: usize = 50;
 const HISTORY_TURNS: i32 = 5;
 
 /// What the pipeline works with, and nothing more: the extension, the executor of accounts'
-/// queries, the questions settings, an HTTP client for model providers and the chart font.
-/// Cheap to clone.
+/// queries, the questions settings, an HTTP client for model providers, the chart font, and
+/// where its steps and model requests are timed. Cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
     pub db: Db,
@@ -59,19 +61,21 @@ pub struct Pipeline {
     pub chart_font: Option<ab_glyph::FontArc>,
     /// Dimension values recently read for an account (see [`builtin::ValuesCache`]).
     pub values: Arc<builtin::ValuesCache>,
+    /// Where each step's time and each model request are recorded.
+    pub metrics: Metrics,
 }
 
 impl Pipeline {
     /// The pipeline, with its HTTP client for model providers and its chart font (from
     /// `QUARRY_CHART_FONT`, or where the system keeps DejaVu Sans).
-    pub fn new(db: Db, executor: Executor, settings: QuestionsConfig) -> Result<Pipeline, String> {
+    pub fn new(db: Db, executor: Executor, settings: QuestionsConfig, metrics: Metrics) -> Result<Pipeline, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("quarry-sidecar/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         let chart_font = render::load_font(settings.chart_font.as_deref())?;
-        Ok(Pipeline { db, executor, settings, http, chart_font, values: Default::default() })
+        Ok(Pipeline { db, executor, settings, http, chart_font, values: Default::default(), metrics })
     }
 }
 
@@ -128,6 +132,18 @@ impl Step {
 
     fn number(self) -> u32 {
         self as u32 + 1
+    }
+
+    /// The step's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Dataset => "dataset",
+            Step::Schema => "schema",
+            Step::Sql => "sql",
+            Step::Run => "run",
+            Step::Chart => "chart",
+            Step::Analysis => "analysis",
+        }
     }
 
     /// How many steps a pipeline run reports.
@@ -250,12 +266,20 @@ impl Run<'_> {
     /// Saves the turn's blocks to the conversation continued (or the MCP session's, or a new one,
     /// titled after the question) and returns the conversation's id.
     async fn save(&self, conversation_id: Option<i64>, mcp_session: Option<&str>, title: &str) -> Result<i64, PipelineError> {
+        let started = Instant::now();
         let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
-        Ok(self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks, mcp_session).await?)
+        let saved = self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks, mcp_session).await;
+        self.pipeline.metrics.step("save", started);
+        Ok(saved?)
     }
 
     async fn report(&self, step: Step) {
         step.report(self.progress, self.lang).await;
+    }
+
+    /// Records how long a step took since `started`.
+    fn timed(&self, step: Step, started: Instant) {
+        self.pipeline.metrics.step(step.name(), started);
     }
 
     /// Runs one attempt of SQL and stores it: the SQL block (with the semantic query and the
@@ -270,7 +294,10 @@ impl Run<'_> {
         }
         self.add("sql", block);
         self.report(Step::Run).await;
-        let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await?;
+        let started = Instant::now();
+        let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await;
+        self.timed(Step::Run, started);
+        let ran = ran?;
         match ran {
             Ran::Rows(result) => {
                 self.add("result", result_block(&result));
@@ -350,7 +377,7 @@ async fn writer_for<'a>(pipeline: &Pipeline, account_id: i64, dataset_id: i64, c
     let reference = ModelRef { id: config.id, name: config.name.clone(), provider: config.provider.clone() };
     if config.provider == "sampling" {
         return match (caller.sampler(), sampling::fallback(&config)) {
-            (Some(sampler), _) => Ok((Writer::Model(Box::new(ClientModel { config, sampler })), reference)),
+            (Some(sampler), _) => Ok((Writer::Model(Box::new(ClientModel { config, sampler, metrics: pipeline.metrics.clone() })), reference)),
             (None, Fallback::Builtin) => Ok(builtin(0, format!("Built-in planner (\"{}\" needs a client that offers sampling)", config.name))),
             (None, Fallback::None) => Err(PipelineError::Model(format!(
                 "The dataset is answered by your MCP client's own model (\"{}\"), and this client does not offer sampling: use a client that does, or ask your administrator for another model.",
@@ -359,7 +386,7 @@ async fn writer_for<'a>(pipeline: &Pipeline, account_id: i64, dataset_id: i64, c
         };
     }
     let name = config.name.clone();
-    let model = Model::new(config, &pipeline.http, &pipeline.settings).map_err(|e| {
+    let model = Model::new(config, &pipeline.http, &pipeline.settings, &pipeline.metrics).map_err(|e| {
         PipelineError::Model(format!("The model configuration \"{name}\" cannot be used here: {e}. Ask your administrator to fix it."))
     })?;
     Ok((Writer::Model(Box::new(model)), reference))
@@ -380,26 +407,32 @@ async fn begin(
     progress: &dyn Caller,
 ) -> Result<(Option<History>, Runtime, Choice), PipelineError> {
     Step::Dataset.report(progress, lang).await;
-    // Within one team, that team's datasets decide (its only one, or the best match); the
-    // account's only dataset overall may be another team's.
-    let (dataset_id, picked) = match (dataset_id, conversation_id, team_id) {
-        (None, None, Some(team)) => {
-            let (id, choice) = dataset::matched(&pipeline.db, account_id, text, Some(team)).await?;
-            (Some(id), Some(choice))
-        }
-        _ => (dataset_id, None),
-    };
-    let start = pipeline.db.question_start(account_id, dataset_id, conversation_id, HISTORY_TURNS).await?;
-    let decided = start.dataset.zip(start.choice.as_deref().and_then(Choice::from_name));
-    let (dataset, choice) = match decided {
-        Some((dataset, choice)) => (dataset, picked.unwrap_or(choice)),
-        None => {
-            // question_start found several datasets: the question picks one.
-            let (id, _) = dataset::matched(&pipeline.db, account_id, text, None).await?;
-            (pipeline.db.dataset_runtime(account_id, id).await?, Choice::Matched)
-        }
-    };
-    Ok((start.history, dataset, choice))
+    let started = Instant::now();
+    let begun = async {
+        // Within one team, that team's datasets decide (its only one, or the best match); the
+        // account's only dataset overall may be another team's.
+        let (dataset_id, picked) = match (dataset_id, conversation_id, team_id) {
+            (None, None, Some(team)) => {
+                let (id, choice) = dataset::matched(&pipeline.db, account_id, text, Some(team)).await?;
+                (Some(id), Some(choice))
+            }
+            _ => (dataset_id, None),
+        };
+        let start = pipeline.db.question_start(account_id, dataset_id, conversation_id, HISTORY_TURNS).await?;
+        let decided = start.dataset.zip(start.choice.as_deref().and_then(Choice::from_name));
+        let (dataset, choice) = match decided {
+            Some((dataset, choice)) => (dataset, picked.unwrap_or(choice)),
+            None => {
+                // question_start found several datasets: the question picks one.
+                let (id, _) = dataset::matched(&pipeline.db, account_id, text, None).await?;
+                (pipeline.db.dataset_runtime(account_id, id).await?, Choice::Matched)
+            }
+        };
+        Ok((start.history, dataset, choice))
+    }
+    .await;
+    pipeline.metrics.step(Step::Dataset.name(), started);
+    begun
 }
 
 /// Answers a question.
@@ -412,6 +445,7 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
     let dataset_id = dataset.id;
 
     Step::Schema.report(caller, lang).await;
+    let schema_started = Instant::now();
     let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
     let semantics = Semantics::load(&pipeline.db, &pipeline.values, pipeline.settings.values_ttl, account_id, dataset_id).await?;
     // A model also sees the tables themselves, with the values of small columns.
@@ -419,6 +453,7 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
         Writer::Model(_) => Some(context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, |_| true).await?),
         Writer::Planner => None,
     };
+    pipeline.metrics.step(Step::Schema.name(), schema_started);
     let dataset = semantics.source.runtime.clone();
     let run = Run {
         pipeline,
@@ -520,7 +555,9 @@ async fn by_planner(run: &Run<'_>, semantics: &Semantics, turns: &[Turn], answer
         (None, true) => builtin::Earlier::None,
         (None, false) => builtin::Earlier::Unanswered,
     };
+    let started = Instant::now();
     let planned = builtin::plan(semantics, &answer.question, earlier, answer.lang, today);
+    run.timed(Step::Sql, started);
     run_planned(run, planned, "builtin", 1, answer).await
 }
 
@@ -534,7 +571,10 @@ async fn by_model(run: &Run<'_>, ctx: &Context, semantics: &Semantics, model: &d
     let mut messages = prompt::sql_messages(turns, &answer.question);
     let tries = 1 + run.pipeline.settings.sql_retries as usize;
     for number in 1..=tries {
-        let reply = match model.complete(&system, &messages, Format::Json(&schema)).await {
+        let started = Instant::now();
+        let reply = model.complete(&system, &messages, Format::Json(&schema)).await;
+        run.timed(Step::Sql, started);
+        let reply = match reply {
             Ok(reply) => reply,
             Err(e) => {
                 let message = format!("The model \"{}\" did not answer: {e}.", model.name());
@@ -605,17 +645,21 @@ async fn not_confident(run: &Run<'_>, answer: &mut Answer, reason: String, sugge
 /// The chart (and its image when asked for) and the analysis of a result, stored as blocks.
 async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_image: bool, answer: &mut Answer) -> Result<Option<Vec<u8>>, PipelineError> {
     run.report(Step::Chart).await;
-    let chart = chart::choose(&result, &answer.question, &answer.question);
+    let started = Instant::now();
+    let chart = chart::choose(&result, &answer.question, run.lang);
     run.add("chart", serde_json::to_value(&chart).unwrap_or(Value::Null));
     let image = match (&run.pipeline.chart_font, return_image) {
         (Some(font), true) => {
-            let (font, chart, result, title) = (font.clone(), chart.clone(), result.clone(), answer.question.clone());
-            tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, &font)).await.ok().flatten()
+            let title = chart.title().map(str::to_string).unwrap_or_else(|| axis::title(&answer.question, None, None, run.lang));
+            let (font, chart, result, lang) = (font.clone(), chart.clone(), result.clone(), run.lang);
+            tokio::task::spawn_blocking(move || render::png(&chart, &result, &title, lang, &font)).await.ok().flatten()
         }
         _ => None,
     };
+    run.timed(Step::Chart, started);
 
     run.report(Step::Analysis).await;
+    let started = Instant::now();
     let (text, source) = match writer {
         Writer::Model(model) if model.writes_analysis() => {
             let (system, messages) = prompt::analysis(&answer.question, answer.sql.as_deref().unwrap_or_default(), &result, run.lang);
@@ -629,6 +673,7 @@ async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_
         }
         _ => (analysis::describe(&result, &chart, run.lang), "builtin"),
     };
+    run.timed(Step::Analysis, started);
     run.add("analysis", json!({ "text": text, "source": source }));
     answer.analysis = text;
     answer.chart = Some(chart);

@@ -10,7 +10,9 @@ use serde_json::Value;
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Stroke, Transform};
 
 use super::analysis::{format_number, format_value, label};
+use super::axis::{self, Grain};
 use super::chart::{Chart, Kind, number};
+use super::i18n::Lang;
 use crate::db::questions::QueryResult;
 
 const WIDTH: u32 = 900;
@@ -205,8 +207,9 @@ fn column(result: &QueryResult, name: Option<&str>) -> Option<usize> {
     name.and_then(|n| result.columns.iter().position(|c| c.name == n))
 }
 
-/// Draws a chart of a result as a PNG; None when it cannot be drawn.
-pub fn png(chart: &Chart, result: &QueryResult, title: &str, font: &FontArc) -> Option<Vec<u8>> {
+/// Draws a chart of a result as a PNG, headed by `title`, with dates written in `lang`; None when
+/// it cannot be drawn.
+pub fn png(chart: &Chart, result: &QueryResult, title: &str, lang: Lang, font: &FontArc) -> Option<Vec<u8>> {
     let mut canvas = Canvas::new(font)?;
     canvas.title(title);
     let x = column(result, chart.x.as_deref());
@@ -214,7 +217,7 @@ pub fn png(chart: &Chart, result: &QueryResult, title: &str, font: &FontArc) -> 
     match (chart.kind, x, y) {
         (Kind::SingleValue, _, Some(y)) => single(&mut canvas, result, x, y),
         (Kind::Bar, Some(x), Some(y)) => bars(&mut canvas, result, x, y),
-        (Kind::Line, Some(x), Some(y)) => lines(&mut canvas, result, x, y, column(result, chart.series.as_deref())),
+        (Kind::Line, Some(x), Some(y)) => lines(&mut canvas, result, x, y, column(result, chart.series.as_deref()), lang),
         (Kind::Pie, Some(x), Some(y)) => pie(&mut canvas, result, x, y),
         _ => table(&mut canvas, result),
     }
@@ -259,7 +262,7 @@ fn bars(c: &mut Canvas, result: &QueryResult, x: usize, y: usize) {
     }
 }
 
-fn lines(c: &mut Canvas, result: &QueryResult, x: usize, y: usize, series: Option<usize>) {
+fn lines(c: &mut Canvas, result: &QueryResult, x: usize, y: usize, series: Option<usize>, lang: Lang) {
     // The x values in order of first appearance, and each series' points along them.
     let mut xs: Vec<&Value> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -296,18 +299,26 @@ fn lines(c: &mut Canvas, result: &QueryResult, x: usize, y: usize, series: Optio
     if lo > 0.0 && lo < hi * 0.5 {
         lo = 0.0;
     }
+    // The value axis runs from one round tick to another.
+    let ticks = axis::nice_ticks(lo, hi, 5);
+    let (lo, hi) = (ticks[0], ticks[ticks.len() - 1]);
     let span = if hi - lo == 0.0 { 1.0 } else { hi - lo };
     let sx = |i: usize| if xs.len() == 1 { (x0 + x1) / 2.0 } else { x0 + (x1 - x0) * i as f32 / (xs.len() - 1) as f32 };
     let sy = |v: f64| y1 - ((v - lo) / span) as f32 * (y1 - y0);
-    for k in 0..=4 {
-        let v = lo + span * k as f64 / 4.0;
+    for v in ticks {
         let gy = sy(v);
         c.rect(x0, gy, x1 - x0, 1.0, GRID);
         c.text(&compact(v), x0 - 8.0, gy + 4.0, 12.0, MUTED, Anchor::End);
     }
+    // Dates as the series' grain says ("Jan 2025"), in the asker's language.
+    let grain = axis::grain(&result.columns[x].name, xs.iter().copied()).filter(|g| *g != Grain::Time);
+    let x_label = |v: &Value| match grain {
+        Some(g) => axis::date_label(v, g, lang),
+        None => format_value(v),
+    };
     let ticks: Vec<usize> = if xs.len() <= 6 { (0..xs.len()).collect() } else { vec![0, xs.len() / 2, xs.len() - 1] };
     for i in ticks {
-        c.text(&format_value(xs[i]), sx(i), y1 + 22.0, 12.0, MUTED, Anchor::Middle);
+        c.text(&x_label(xs[i]), sx(i), y1 + 22.0, 12.0, MUTED, Anchor::Middle);
     }
     for (si, series_points) in points.iter().enumerate() {
         let color = PALETTE[si % PALETTE.len()];
@@ -384,12 +395,27 @@ mod tests {
         let font = load_font(None).unwrap().expect("DejaVu Sans (fonts-dejavu-core, installed by scripts/deps.sh)");
         let result = QueryResult::of(&[("region", "text"), ("revenue", "numeric")], vec![vec![json!("EMEA"), json!(10.5)], vec![json!("North America"), json!(20)]]);
         for question in ["revenue by region", "share of revenue by region"] {
-            let chart = choose(&result, question, question);
-            let png = png(&chart, &result, question, &font).expect("a PNG");
+            let chart = choose(&result, question, Lang::En);
+            let png = png(&chart, &result, question, Lang::En, &font).expect("a PNG");
             assert_eq!(&png[1..4], b"PNG");
             // Something was drawn besides the white background.
             let decoded = Pixmap::decode_png(&png).unwrap();
             assert!(decoded.pixels().iter().any(|p| p.red() < 200 && p.blue() > 100));
+        }
+    }
+
+    #[test]
+    fn monthly_lines_render_with_round_ticks() {
+        let font = load_font(None).unwrap().expect("DejaVu Sans (fonts-dejavu-core, installed by scripts/deps.sh)");
+        let result = QueryResult::of(
+            &[("month", "date"), ("revenue", "numeric")],
+            (1..=12).map(|m| vec![json!(format!("2025-{m:02}-01")), json!(1200.0 + 315.625 * m as f64)]).collect(),
+        );
+        for lang in [Lang::En, Lang::ZhCn, Lang::KoKr] {
+            let chart = choose(&result, "revenue by month", lang);
+            assert_eq!(chart.kind, Kind::Line);
+            let png = png(&chart, &result, "revenue by month", lang, &font).expect("a PNG");
+            assert_eq!(&png[1..4], b"PNG");
         }
     }
 

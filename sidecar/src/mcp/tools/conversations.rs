@@ -75,7 +75,7 @@ impl QuarryServer {
         Parameters(a): Parameters<ListConversationsArgs>,
     ) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "list_conversations", &identity, args(&a), async {
+        Ok(run(self, "list_conversations", &identity, args(&a), async {
             let size = page_size(a.page_size, 20, 200)?;
             let offset = page_offset(a.page_offset)?;
             let list = db.list_conversations(identity.account_id, a.dataset_id, size, offset).await?;
@@ -102,7 +102,7 @@ impl QuarryServer {
     )]
     async fn get_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "get_conversation", &identity, args(&a), async {
+        Ok(run(self, "get_conversation", &identity, args(&a), async {
             let c = db.get_conversation(identity.account_id, a.conversation_id).await?;
             let mut text = format!("{} (conversation {}, dataset {})\n", c.title, c.id, c.dataset.name);
             for b in &c.blocks {
@@ -123,7 +123,7 @@ impl QuarryServer {
     )]
     async fn rename_conversation(&self, identity: Identity, Parameters(a): Parameters<RenameArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "rename_conversation", &identity, args(&a), async {
+        Ok(run(self, "rename_conversation", &identity, args(&a), async {
             db.rename_conversation(identity.account_id, a.conversation_id, &a.title).await?;
             let renamed = Renamed { id: a.conversation_id, title: a.title.trim().to_string() };
             let text = format!("Conversation {} is now called \"{}\".", renamed.id, renamed.title);
@@ -141,7 +141,7 @@ impl QuarryServer {
     )]
     async fn delete_conversation(&self, identity: Identity, Parameters(a): Parameters<ConversationArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "delete_conversation", &identity, args(&a), async {
+        Ok(run(self, "delete_conversation", &identity, args(&a), async {
             db.delete_conversation(identity.account_id, a.conversation_id).await?;
             Answer::new(&Deleted { deleted: a.conversation_id }, format!("Conversation {} deleted.", a.conversation_id))
         })

@@ -82,7 +82,7 @@ impl QuarryServer {
     )]
     async fn list_dashboards(&self, identity: Identity, Parameters(a): Parameters<ListDashboardsArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "list_dashboards", &identity, args(&a), async {
+        Ok(run(self, "list_dashboards", &identity, args(&a), async {
             let list = db.list_dashboards(identity.account_id, a.team_id).await?;
             let text = if list.dashboards.is_empty() {
                 "No dashboards yet; create one with create_dashboard.".to_string()
@@ -107,7 +107,7 @@ impl QuarryServer {
     )]
     async fn get_dashboard_pins(&self, identity: Identity, Parameters(a): Parameters<DashboardPinsArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "get_dashboard_pins", &identity, args(&a), async {
+        Ok(run(self, "get_dashboard_pins", &identity, args(&a), async {
             let mut board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
             // A pin whose stored chart and analysis were computed under another role is run
             // again under the caller's, so nobody sees data their own role may not.
@@ -142,7 +142,7 @@ impl QuarryServer {
     )]
     async fn create_dashboard(&self, identity: Identity, Parameters(a): Parameters<CreateDashboardArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "create_dashboard", &identity, args(&a), async {
+        Ok(run(self, "create_dashboard", &identity, args(&a), async {
             let id = db.create_dashboard(identity.account_id, a.team_id, &a.name, a.label.as_deref(), a.color.as_deref()).await?;
             let list = db.list_dashboards(identity.account_id, Some(a.team_id)).await?;
             let dashboard = list.dashboards.into_iter().find(|d| d.id == id).ok_or(ToolError::Internal)?;
@@ -161,7 +161,7 @@ impl QuarryServer {
     )]
     async fn pin_to_dashboard(&self, identity: Identity, Parameters(a): Parameters<PinArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "pin_to_dashboard", &identity, args(&a), async {
+        Ok(run(self, "pin_to_dashboard", &identity, args(&a), async {
             let id = db.pin_conversation(identity.account_id, a.dashboard_id, a.conversation_id, a.position).await?;
             let board = db.dashboard_pins(identity.account_id, a.dashboard_id).await?;
             let pin = board.pins.into_iter().find(|p| p.id == id).ok_or(ToolError::Internal)?;
@@ -180,7 +180,7 @@ impl QuarryServer {
     )]
     async fn unpin(&self, identity: Identity, Parameters(a): Parameters<UnpinArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "unpin", &identity, args(&a), async {
+        Ok(run(self, "unpin", &identity, args(&a), async {
             db.unpin(identity.account_id, a.pin_id).await?;
             Answer::new(&Deleted { deleted: a.pin_id }, format!("Pin {} removed.", a.pin_id))
         })
@@ -201,7 +201,7 @@ async fn rerun(db: &Db, executor: &Executor, identity: &Identity, pin: &mut Pin)
     let limits = executor.limits(runtime.timeout_ms, 100);
     match executor.execute_for(identity.account_id, pin.dataset.id, &pin.sql, limits).await? {
         Ok(result) if !pin.computed_for_you => {
-            let chart = chart::choose(&result, &pin.question, &pin.question);
+            let chart = chart::choose(&result, &pin.question, Lang::En);
             pin.analysis = analysis::describe(&result, &chart, Lang::En);
             pin.chart = chart.spec;
             pin.result = Some(result);

@@ -87,7 +87,7 @@ impl QuarryServer {
     )]
     async fn list_datasets(&self, identity: Identity, Parameters(a): Parameters<ListDatasetsArgs>) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "list_datasets", &identity, args(&a), async {
+        Ok(run(self, "list_datasets", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;
             let list = db.list_datasets(identity.account_id, a.detail.unwrap_or_default(), a.name_filter.as_deref(), size, offset).await?;
@@ -127,7 +127,7 @@ impl QuarryServer {
         Parameters(a): Parameters<DescribeDatasetArgs>,
     ) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "describe_dataset", &identity, args(&a), async {
+        Ok(run(self, "describe_dataset", &identity, args(&a), async {
             let size = page_size(a.page_size, 50, 200)?;
             let offset = page_offset(a.page_offset)?;
             let d = db.describe_dataset(identity.account_id, a.dataset_id, a.name_filter.as_deref(), size, offset).await?;

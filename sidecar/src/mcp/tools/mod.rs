@@ -16,8 +16,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::identity::Identity;
+use super::server::QuarryServer;
+use crate::db::DbError;
 use crate::db::mcp::AuditEntry;
-use crate::db::{Db, DbError};
 use crate::mcp::pipeline::PipelineError;
 
 /// Why a tool could not do what was asked, in words for the person (or model) asking.
@@ -135,10 +136,10 @@ fn summarize(arguments: Value) -> Value {
 }
 
 /// Runs a tool's work, writes its audit row (who, through which client, what, how long, how it
-/// ended), and turns the outcome into the tool result: structured content and text, or a tool
-/// error with a message (never internals).
+/// ended), counts it in the metrics, and turns the outcome into the tool result: structured
+/// content and text, or a tool error with a message (never internals).
 pub async fn run(
-    db: &Db,
+    server: &QuarryServer,
     tool: &str,
     identity: &Identity,
     arguments: Value,
@@ -146,14 +147,17 @@ pub async fn run(
 ) -> CallToolResult {
     let started = Instant::now();
     let outcome = work.await;
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
     let (result_name, error, note) = match &outcome {
         Ok(Answer { failure: Some(message), audit, .. }) => ("error", Some(message.clone()), audit),
         Ok(answer) => ("ok", None, &answer.audit),
         Err(e) => (e.outcome(), Some(e.message()), &AuditNote::default()),
     };
+    server.metrics.tool_call(tool, result_name, elapsed);
     let arguments = summarize(arguments);
-    let audited = db
+    let audited = server
+        .db
         .audit(&AuditEntry {
             account_id: identity.account_id,
             client_id: &identity.client_id,

@@ -261,7 +261,7 @@ impl QuarryServer {
         Parameters(a): Parameters<RunQueryArgs>,
     ) -> Result<CallToolResult, McpError> {
         let progress = McpCaller::new(&context);
-        Ok(run(&self.db, "run_query", &identity, args(&a), async {
+        Ok(run(self, "run_query", &identity, args(&a), async {
             let question = a.question.trim();
             if question.is_empty() || question.chars().count() > MAX_QUESTION {
                 return Err(ToolError::Invalid(format!("question must be 1 to {MAX_QUESTION} characters")));
@@ -295,7 +295,7 @@ impl QuarryServer {
         Parameters(a): Parameters<RunSqlArgs>,
     ) -> Result<CallToolResult, McpError> {
         let progress = McpCaller::new(&context);
-        Ok(run(&self.db, "run_sql", &identity, args(&a), async {
+        Ok(run(self, "run_sql", &identity, args(&a), async {
             if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
                 return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));
             }

@@ -21,7 +21,7 @@ impl QuarryServer {
     )]
     async fn list_teams(&self, identity: Identity) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "list_teams", &identity, json!({}), async {
+        Ok(run(self, "list_teams", &identity, json!({}), async {
             let teams = db.account_teams(identity.account_id).await?;
             let text = if teams.teams.is_empty() {
                 "You are not in any team yet; ask your administrator to add you to one.".to_string()
@@ -47,7 +47,7 @@ impl QuarryServer {
     )]
     async fn list_models(&self, identity: Identity) -> Result<CallToolResult, McpError> {
         let db = &self.db;
-        Ok(run(db, "list_models", &identity, json!({}), async {
+        Ok(run(self, "list_models", &identity, json!({}), async {
             let mut models = db.account_models(identity.account_id).await?;
             for m in &mut models.models {
                 m.available = m.usable_here();

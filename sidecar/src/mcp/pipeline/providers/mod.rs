@@ -10,12 +10,13 @@ pub mod openai;
 pub mod prompt;
 pub mod sampling;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::config::QuestionsConfig;
 use crate::db::workspace::ModelConfig;
+use crate::metrics::{Metrics, ModelOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -95,11 +96,13 @@ pub struct Model {
     http: reqwest::Client,
     timeout: Duration,
     retries: u32,
+    /// Where each request is counted and timed, by provider.
+    metrics: Metrics,
 }
 
 impl Model {
     /// Checks that a configuration can work here and reads its API key from the environment.
-    pub fn new(config: ModelConfig, http: &reqwest::Client, defaults: &QuestionsConfig) -> Result<Model, ProviderError> {
+    pub fn new(config: ModelConfig, http: &reqwest::Client, defaults: &QuestionsConfig, metrics: &Metrics) -> Result<Model, ProviderError> {
         if !matches!(config.provider.as_str(), "openai" | "anthropic") {
             return Err(ProviderError::Misconfigured(format!("provider {:?} is not one Quarry speaks", config.provider)));
         }
@@ -124,7 +127,14 @@ impl Model {
         }
         let timeout = config.options.get("timeout_ms").and_then(Value::as_u64).map(Duration::from_millis).unwrap_or(defaults.model_timeout);
         let retries = config.options.get("max_retries").and_then(Value::as_u64).map(|n| n.min(5) as u32).unwrap_or(defaults.model_retries);
-        Ok(Model { config, key, http: http.clone(), timeout: timeout.clamp(Duration::from_secs(1), Duration::from_secs(600)), retries })
+        Ok(Model {
+            config,
+            key,
+            http: http.clone(),
+            timeout: timeout.clamp(Duration::from_secs(1), Duration::from_secs(600)),
+            retries,
+            metrics: metrics.clone(),
+        })
     }
 
     /// How the model is named in blocks and messages: the configuration's name and model.
@@ -150,6 +160,11 @@ impl Model {
         self.config.options.get("structured_outputs").and_then(Value::as_bool).unwrap_or(true)
     }
 
+    /// Counts one request to the provider.
+    fn counted(&self, outcome: ModelOutcome, started: Instant) {
+        self.metrics.model_request(&self.config.provider, outcome, started.elapsed());
+    }
+
     /// POSTs JSON and returns the JSON reply, retrying what is worth retrying.
     async fn post(&self, url: &str, headers: &[(&str, String)], body: &Value) -> Result<Value, ProviderError> {
         let mut last = String::new();
@@ -158,13 +173,17 @@ impl Model {
             for (name, value) in headers {
                 request = request.header(*name, value);
             }
+            let started = Instant::now();
             let wait = match request.send().await {
                 Err(e) => {
                     last = if e.is_timeout() {
+                        self.counted(ModelOutcome::Timeout, started);
                         format!("no answer within {} s", self.timeout.as_secs())
                     } else if e.is_connect() {
+                        self.counted(ModelOutcome::Network, started);
                         "could not connect".to_string()
                     } else {
+                        self.counted(ModelOutcome::Network, started);
                         "the request failed".to_string()
                     };
                     backoff(attempt)
@@ -177,15 +196,18 @@ impl Model {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    let body = read_limited(response).await?;
+                    let body = read_limited(response).await.inspect_err(|_| self.counted(ModelOutcome::InvalidReply, started))?;
                     if status.is_success() {
-                        return serde_json::from_slice(&body)
-                            .map_err(|_| ProviderError::Failed("the model's reply was not JSON".into()));
+                        let reply = serde_json::from_slice(&body);
+                        self.counted(if reply.is_ok() { ModelOutcome::Ok } else { ModelOutcome::InvalidReply }, started);
+                        return reply.map_err(|_| ProviderError::Failed("the model's reply was not JSON".into()));
                     }
                     let message = error_message(&body);
                     if status.as_u16() != 429 && !status.is_server_error() {
+                        self.counted(ModelOutcome::ClientError, started);
                         return Err(ProviderError::Failed(format!("HTTP {}: {message}", status.as_u16())));
                     }
+                    self.counted(if status.as_u16() == 429 { ModelOutcome::RateLimited } else { ModelOutcome::ServerError }, started);
                     last = format!("HTTP {}: {message}", status.as_u16());
                     retry_after.unwrap_or_else(|| backoff(attempt))
                 }
@@ -209,13 +231,17 @@ impl Complete for Model {
             _ => None,
         };
         let reply = match self.config.provider.as_str() {
-            "anthropic" => anthropic::complete(self, system, messages, schema).await?,
-            _ => openai::complete(self, system, messages, schema).await?,
+            "anthropic" => anthropic::complete(self, system, messages, schema).await,
+            _ => openai::complete(self, system, messages, schema).await,
         };
-        if reply.trim().is_empty() {
-            return Err(ProviderError::Failed("the model replied with nothing".into()));
+        let reply = reply.and_then(|reply| match reply.trim().is_empty() {
+            true => Err(ProviderError::Failed("the model replied with nothing".into())),
+            false => Ok(reply),
+        });
+        if reply.is_err() {
+            self.metrics.model_failure(&self.config.provider);
         }
-        Ok(reply)
+        reply
     }
 
     fn label(&self) -> String {

@@ -4,10 +4,13 @@
 //! `sampling` and the connected client declared the sampling capability; otherwise the
 //! configuration's fallback answers (`options.fallback`: the built-in planner, or none).
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 use super::{Complete, Format, Message, ProviderError};
 use crate::db::workspace::ModelConfig;
+use crate::metrics::{Metrics, ModelOutcome};
 
 /// Most tokens asked of the client's model when the configuration does not say.
 const DEFAULT_MAX_TOKENS: u32 = 2048;
@@ -38,6 +41,8 @@ pub fn fallback(config: &ModelConfig) -> Fallback {
 pub struct ClientModel<'a> {
     pub config: ModelConfig,
     pub sampler: &'a dyn Sampler,
+    /// Where each sampling request is counted and timed (as provider "sampling").
+    pub metrics: Metrics,
 }
 
 #[async_trait::async_trait]
@@ -47,15 +52,20 @@ impl Complete for ClientModel<'_> {
         // the reply is read leniently.
         let _ = format;
         let max_tokens = self.config.options.get("max_tokens").and_then(Value::as_u64).map(|n| n.min(100_000) as u32).unwrap_or(DEFAULT_MAX_TOKENS);
-        let reply = self
-            .sampler
-            .sample(system, messages, max_tokens, self.config.model.as_deref())
-            .await
-            .map_err(ProviderError::Failed)?;
-        if reply.trim().is_empty() {
-            return Err(ProviderError::Failed("the client's model replied with nothing".into()));
+        let started = Instant::now();
+        let reply = self.sampler.sample(system, messages, max_tokens, self.config.model.as_deref()).await;
+        let (outcome, reply) = match reply {
+            Ok(reply) if reply.trim().is_empty() => {
+                (ModelOutcome::InvalidReply, Err(ProviderError::Failed("the client's model replied with nothing".into())))
+            }
+            Ok(reply) => (ModelOutcome::Ok, Ok(reply)),
+            Err(e) => (ModelOutcome::Failed, Err(ProviderError::Failed(e))),
+        };
+        self.metrics.model_request("sampling", outcome, started.elapsed());
+        if reply.is_err() {
+            self.metrics.model_failure("sampling");
         }
-        Ok(reply)
+        reply
     }
 
     fn label(&self) -> String {
