@@ -162,7 +162,7 @@ impl Config {
     /// Builds the configuration from any source of variables (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let database_url = get("DATABASE_URL").filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        crate::db::tls::parse(&database_url).map_err(|reason| ConfigError::Invalid { name: "DATABASE_URL", reason })?;
+        crate::pg_tls::parse(&database_url).map_err(|reason| ConfigError::Invalid { name: "DATABASE_URL", reason })?;
 
         let bind_text = get("QUARRY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text
@@ -173,7 +173,7 @@ impl Config {
 
         let query_database_url = get("QUARRY_QUERY_DATABASE_URL").filter(|v| !v.trim().is_empty());
         if let Some(url) = &query_database_url {
-            crate::db::tls::parse(url).map_err(|reason| ConfigError::Invalid { name: "QUARRY_QUERY_DATABASE_URL", reason })?;
+            crate::pg_tls::parse(url).map_err(|reason| ConfigError::Invalid { name: "QUARRY_QUERY_DATABASE_URL", reason })?;
         }
         let allowed_origins = get("QUARRY_ALLOWED_ORIGINS")
             .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect::<Vec<_>>())

@@ -13,6 +13,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod oauth;
 pub mod pages;
+pub mod pg_tls;
 pub mod server;
 pub mod session;
 pub mod sqlbot;

@@ -28,6 +28,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("form", 0),
     ("metrics", 0),
+    ("pg_tls", 0),
+    ("https", 0),
     ("db", 1),
     ("mcp::pipeline", 2),
     ("mcp", 3),
@@ -42,7 +44,7 @@ const LAYERS: &[(&str, u8)] = &[
 const LAYER_NAMES: [&str; 5] = ["leaf", "db", "domain", "edge", "top"];
 
 /// Parts that may name tokio_postgres or deadpool_postgres.
-const POSTGRES_CLIENTS: &[&str] = &["db", "config"];
+const POSTGRES_CLIENTS: &[&str] = &["db", "config", "pg_tls"];
 
 struct Module {
     path: String,

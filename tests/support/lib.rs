@@ -45,7 +45,7 @@ pub fn sidecar_role() -> String {
 /// A connection as the sidecar makes it: the same reading of `sslmode` and `sslrootcert` (TLS
 /// over TCP as the URL says; a Unix socket is never encrypted).
 pub async fn connect(conninfo: &str) -> tokio_postgres::Client {
-    let settings = quarry_sidecar::db::tls::parse(conninfo).unwrap_or_else(|e| panic!("bad connection string {conninfo:?}: {e}"));
+    let settings = quarry_sidecar::pg_tls::parse(conninfo).unwrap_or_else(|e| panic!("bad connection string {conninfo:?}: {e}"));
     let (client, connection) = settings
         .config
         .connect(settings.tls)

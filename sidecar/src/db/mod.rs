@@ -17,7 +17,6 @@ pub mod oauth;
 pub mod questions;
 pub mod semantic;
 pub mod sqlbot;
-pub mod tls;
 pub mod workspace;
 
 use std::sync::Arc;
@@ -31,6 +30,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 pub use self::error::DbError;
+use crate::pg_tls as tls;
 use crate::config::Config;
 use crate::metrics::PoolStats;
 

@@ -103,7 +103,7 @@ impl Executor {
     pub fn connect(config: &Config) -> Result<Executor, String> {
         let url = config.query_database_url.as_deref().unwrap_or(&config.database_url);
         let name = if config.query_database_url.is_some() { "QUARRY_QUERY_DATABASE_URL" } else { "DATABASE_URL" };
-        let super::tls::Connection { config: mut pg, tls, .. } = super::tls::parse(url).map_err(|e| format!("{name}: {e}"))?;
+        let crate::pg_tls::Connection { config: mut pg, tls, .. } = crate::pg_tls::parse(url).map_err(|e| format!("{name}: {e}"))?;
         pg.application_name("quarry-sidecar (questions)");
         pg.connect_timeout(Duration::from_secs(5));
         pg.options("-c TimeZone=UTC");
