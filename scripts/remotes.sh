@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The remote databases that sources (foreign data wrappers) are tested against, run as unprivileged
-# processes next to the private cluster (under .quarry/pg), each with the retail demo's data:
+# processes next to the private cluster (under its $QUARRY_PG_HOME), each with the retail demo's data:
 #   - a second PostgreSQL cluster WITHOUT the Quarry extension (standing in for a managed one),
 #     port QUARRY_REMOTE_PG_PORT (54331), database "shop", with row-level security of its own:
 #     remote user shop_all reads every row, shop_emea only EMEA's customers, orders and lines;
@@ -14,7 +14,7 @@ source "$(dirname "$0")/common.sh"
 
 QUARRY_REMOTE_PG_PORT="${QUARRY_REMOTE_PG_PORT:-54331}"
 QUARRY_MARIADB_PORT="${QUARRY_MARIADB_PORT:-54332}"
-PGHOME="$QUARRY_STATE/pg"
+PGHOME="$QUARRY_PG_HOME"
 RPG="$PGHOME/remote-pg"
 MDB="$PGHOME/mariadb"
 MARIADBD="${MARIADBD:-/usr/sbin/mariadbd}"
@@ -175,14 +175,12 @@ stop_all() {
 
 print_env() {
   remote_secrets
-  cat <<ENV
-QUARRY_E2E_REMOTE_PG_PORT=$QUARRY_REMOTE_PG_PORT
-QUARRY_E2E_MARIADB_PORT=$QUARRY_MARIADB_PORT
-QUARRY_E2E_REMOTE_ADMIN=host=$RPG/run port=$QUARRY_REMOTE_PG_PORT user=postgres dbname=shop
-QUARRY_E2E_REMOTE_ALL_PASSWORD=$QUARRY_REMOTE_ALL_PASSWORD
-QUARRY_E2E_REMOTE_EMEA_PASSWORD=$QUARRY_REMOTE_EMEA_PASSWORD
-QUARRY_E2E_MARIADB_SOCKET=$MDB/run/mysqld.sock
-ENV
+  printf '%s=%q\n' \
+    QUARRY_E2E_REMOTE_PG_PORT "$QUARRY_REMOTE_PG_PORT" \
+    QUARRY_E2E_MARIADB_PORT "$QUARRY_MARIADB_PORT" \
+    QUARRY_E2E_REMOTE_ADMIN "host=$RPG/run port=$QUARRY_REMOTE_PG_PORT user=postgres dbname=shop" \
+    QUARRY_E2E_REMOTE_ALL_PASSWORD "$QUARRY_REMOTE_ALL_PASSWORD" \
+    QUARRY_E2E_REMOTE_EMEA_PASSWORD "$QUARRY_REMOTE_EMEA_PASSWORD"
 }
 
 case "${1:-}" in
