@@ -529,6 +529,7 @@ DECLARE
     v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
     v_role oid := pg_catalog.to_regrole(quote_ident(quarry.account_role(account_id)));
     v_sql text;
+    v_message text;
     r record;
 BEGIN
     SELECT string_agg(format(
@@ -546,7 +547,17 @@ BEGIN
         RETURN '{"columns": [], "rows": [], "row_count": 0, "truncated": false}'::json;
     END IF;
     -- Quarry's own bounded reads, not the asker's question: not weighed by the cost gate.
-    SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000, cost_gate => false);
+    BEGIN
+        SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000, cost_gate => false);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
+        -- A source's remote side failing (see sources.sql): no values; the question itself then
+        -- fails with the error that names the source.
+        IF v_message LIKE 'source ''%' THEN
+            RETURN '{"columns": [], "rows": [], "row_count": 0, "truncated": false}'::json;
+        END IF;
+        RAISE;
+    END;
     IF r.refused_code IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = r.refused_code, MESSAGE = r.refused_message, HINT = r.refused_hint;
     END IF;

@@ -54,6 +54,9 @@ $$;
 -- Imports the remote schema's tables into the local schema. Errors name the source.
 CREATE FUNCTION _source_import(v quarry.sources, limit_to text DEFAULT NULL, into_schema name DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_message text;
+    v_detail text;
 BEGIN
     EXECUTE format('IMPORT FOREIGN SCHEMA %I %s FROM SERVER %I INTO %I OPTIONS (%s)',
                    v.remote_schema,
@@ -62,9 +65,13 @@ BEGIN
                    CASE v.kind WHEN 'postgres' THEN 'import_default ''false'', import_collate ''false'', import_not_null ''true'''
                                ELSE 'import_default ''false'', import_not_null ''true'', import_enum_as_text ''true''' END);
 EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+    -- (A throwaway server checking credentials is the source, to whoever reads this.)
+    v_message := replace(v_message, format('"%s"', v.server_name), format('"%s"', v.name));
     RAISE EXCEPTION 'source %: cannot read the tables of % % on %:%: %', quote_literal(v.name),
         CASE v.kind WHEN 'postgres' THEN 'schema' ELSE 'database' END, quote_literal(v.remote_schema),
-        v.options ->> 'host', v.options ->> 'port', SQLERRM
+        v.options ->> 'host', v.options ->> 'port', v_message ||
+        CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || replace(btrim(v_detail), E'\n', ' ') ELSE '' END
         USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection',
               HINT = 'Check the host, port, database, TLS options and the remote user''s name, password and privileges.';
 END $$;
@@ -85,8 +92,9 @@ BEGIN
     EXECUTE format('CREATE SCHEMA %I', v_probe.local_schema);
     -- Importing one table that does not exist still logs in and reads the remote catalog.
     PERFORM quarry._source_import(v_probe, 'quarry no such table', v_probe.local_schema);
-    EXECUTE format('DROP SCHEMA %I CASCADE', v_probe.local_schema);
-    EXECUTE format('DROP SERVER %I CASCADE', v_probe.server_name);
+    EXECUTE format('DROP SCHEMA %I', v_probe.local_schema);
+    EXECUTE format('DROP USER MAPPING FOR CURRENT_USER SERVER %I', v_probe.server_name);
+    EXECUTE format('DROP SERVER %I', v_probe.server_name);
 END $$;
 
 -- Reads row estimates and keys of the imported tables from the remote catalog, and gathers local
@@ -219,6 +227,8 @@ DECLARE
                                    WHEN 'mysql' THEN ARRAY['ssl_ca', 'ssl_capath', 'ssl_cert', 'ssl_key', 'ssl_cipher'] END;
     v_bad text;
 BEGIN
+    -- One source made at a time (the wrappers and the quarry_sources schema are made on first use).
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('quarry.create_source'));
     IF v_name !~ '^[a-z][a-z0-9_]{0,39}$' THEN
         RAISE EXCEPTION 'invalid source name %', quote_literal(v_name) USING ERRCODE = 'invalid_parameter_value',
             HINT = 'A source name is 1 to 40 lowercase letters, digits and underscores, starting with a letter.';
@@ -260,7 +270,9 @@ BEGIN
     END IF;
 
     PERFORM quarry._sources_schema();
-    EXECUTE format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA quarry_sources', quarry._source_wrapper(kind));
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = quarry._source_wrapper(kind)) THEN
+        EXECUTE format('CREATE EXTENSION %I WITH SCHEMA quarry_sources', quarry._source_wrapper(kind));
+    END IF;
     EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER %I OPTIONS (%s)', v.server_name,
                    quarry._source_wrapper(kind), quarry._source_server_options(kind, v.options));
     EXECUTE format('COMMENT ON SERVER %I IS %L', v.server_name, 'Quarry source ' || v.name);
@@ -328,7 +340,9 @@ BEGIN
         RAISE EXCEPTION 'a mapping needs the remote user''s password' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM quarry._source_probe(v, remote_user, remote_password);
-    EXECUTE format('DROP USER MAPPING IF EXISTS FOR %I SERVER %I', role, v.server_name);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_user_mappings m WHERE m.srvname = v.server_name AND m.usename = role) THEN
+        EXECUTE format('DROP USER MAPPING FOR %I SERVER %I', role, v.server_name);
+    END IF;
     EXECUTE format('CREATE USER MAPPING FOR %I SERVER %I OPTIONS (%s)', role, v.server_name,
                    quarry._source_mapping_options(v.kind, remote_user, remote_password));
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', v.local_schema, role);

@@ -42,7 +42,7 @@ async fn remote_admin() -> tokio_postgres::Client {
 
 /// Creates a source; returns its name (also its local schema).
 async fn create_source(kind: &str, port: i32, remote_schema: Option<&str>) -> String {
-    let name = format!("{}_{}", if kind == "postgres" { "pg" } else { "my" }, hex());
+    let name = format!("{}_{}", if kind == "postgres" { "rpg" } else { "rmy" }, hex());
     admin()
         .await
         .query_one(
@@ -102,8 +102,13 @@ async fn session(s: &Sidecar, role: &str, team: &str) -> (Mcp, i64) {
 
 /// Rows of SQL over the local demo, as the superuser, as JSON texts (sorted when order does not matter).
 async fn local_rows(sql: &str) -> Vec<String> {
-    let rows = admin().await.query(&format!("SELECT to_jsonb(x) FROM ({sql}) x"), &[]).await.unwrap();
-    rows.iter().map(|r| r.get::<_, Value>(0).as_object().unwrap().values().cloned().collect::<Vec<_>>()).map(|v| json!(v).to_string()).collect()
+    // json_each keeps the columns' order (jsonb would sort them).
+    let rows = admin()
+        .await
+        .query(&format!("SELECT (SELECT json_agg(e.value ORDER BY e.n) FROM json_each(row_to_json(x)) WITH ORDINALITY e(key, value, n))::jsonb FROM ({sql}) x"), &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get::<_, Value>(0).to_string()).collect()
 }
 
 fn answer_rows(answer: &Value) -> Vec<String> {
@@ -185,7 +190,7 @@ async fn the_same_questions_answer_the_same_over_postgres_fdw_and_mysql_fdw() {
             .unwrap_or_else(|| panic!("{kind}: orders in {text}"));
         let count = orders["record_count"].as_i64().unwrap_or_else(|| panic!("{kind}: a record count: {orders}"));
         assert!((100_000..=140_000).contains(&count), "{kind}: about 120,000 orders: {count}");
-        assert_eq!(orders["kind"], "foreign table", "{orders}");
+        assert_eq!(orders["kind"], "foreign_table", "{orders}");
         assert_eq!(orders["primary_key"], json!(["id"]), "{kind}: {orders}");
         let keys = orders["foreign_keys"].to_string();
         assert!(keys.contains("\"regions\"") && keys.contains("\"customers\""), "{kind}: {keys}");
@@ -280,30 +285,36 @@ async fn a_remote_that_is_down_gives_a_tool_error_naming_the_source() {
     assert!(question.to_string().contains(&source), "{question}");
 }
 
-/// What a failed call must leave as it was: sources, foreign servers, schemas, user mappings.
-async fn state() -> Value {
+/// What a failed call must leave as it was: sources, foreign servers, schemas and user mappings
+/// whose names contain `scope` (other tests make their own meanwhile), and no throwaway server.
+async fn state(scope: &str) -> Value {
     admin()
         .await
         .query_one(
             "SELECT jsonb_build_object(
-                 'sources', (SELECT coalesce(jsonb_agg(s.name ORDER BY s.name), '[]') FROM quarry.sources s),
-                 'servers', (SELECT coalesce(jsonb_agg(f.srvname ORDER BY f.srvname), '[]') FROM pg_foreign_server f),
-                 'schemas', (SELECT coalesce(jsonb_agg(n.nspname ORDER BY n.nspname), '[]') FROM pg_namespace n),
-                 'mappings', (SELECT coalesce(jsonb_agg(m.srvname || '/' || m.usename ORDER BY 1), '[]') FROM pg_user_mappings m),
-                 'source_mappings', (SELECT coalesce(jsonb_agg(m.role_name ORDER BY 1), '[]') FROM quarry.source_mappings m))",
-            &[],
+                 'sources', (SELECT coalesce(jsonb_agg(s.name ORDER BY s.name), '[]') FROM quarry.sources s WHERE strpos(s.name, $1) > 0),
+                 'servers', (SELECT coalesce(jsonb_agg(f.srvname ORDER BY f.srvname), '[]') FROM pg_foreign_server f
+                              WHERE strpos(f.srvname, $1) > 0 OR f.srvname LIKE 'quarry_probe%'),
+                 'schemas', (SELECT coalesce(jsonb_agg(n.nspname ORDER BY n.nspname), '[]') FROM pg_namespace n
+                              WHERE strpos(n.nspname, $1) > 0 OR n.nspname LIKE 'quarry_probe%'),
+                 'tables', (SELECT count(*) FROM pg_class c WHERE strpos(c.relname, $1) > 0),
+                 'mappings', (SELECT coalesce(jsonb_agg(m.srvname || '/' || m.usename ORDER BY 1), '[]') FROM pg_user_mappings m
+                               WHERE strpos(m.srvname, $1) > 0 OR strpos(m.usename, $1) > 0),
+                 'source_mappings', (SELECT coalesce(jsonb_agg(m.role_name ORDER BY 1), '[]') FROM quarry.source_mappings m
+                                      WHERE strpos(m.role_name, $1) > 0))",
+            &[&scope],
         )
         .await
         .unwrap()
         .get(0)
 }
 
-async fn refused(sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)], expected: &str) {
-    let before = state().await;
+async fn refused(sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)], expected: &str, scope: &str) {
+    let before = state(scope).await;
     let error = admin().await.query(sql, params).await.expect_err(sql);
     let message = error.as_db_error().map(|e| format!("{} {}", e.message(), e.hint().unwrap_or_default())).unwrap_or(error.to_string());
     assert!(message.contains(expected), "{sql}: {message}");
-    assert_eq!(state().await, before, "{sql} changed nothing");
+    assert_eq!(state(scope).await, before, "{sql} changed nothing");
 }
 
 #[tokio::test]
@@ -316,12 +327,14 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "SELECT quarry.create_source($1, 'postgres', '127.0.0.1', 1, 'shop', 'shop_all', $2)",
         &[&name, &pw],
         &format!("source '{name}': cannot read"),
+        &name,
     )
     .await;
     refused(
         "SELECT quarry.create_source($1, 'mysql', '127.0.0.1', 1, 'shop', 'shop_all', $2)",
         &[&name, &pw],
         &format!("source '{name}': cannot read"),
+        &name,
     )
     .await;
     // Wrong remote credentials.
@@ -329,26 +342,30 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "SELECT quarry.create_source($1, 'postgres', '127.0.0.1', $2, 'shop', 'shop_all', 'wrong password', 'retail')",
         &[&name, &pg],
         "password authentication failed",
+        &name,
     )
     .await;
     refused(
         "SELECT quarry.create_source($1, 'mysql', '127.0.0.1', $2, 'shop', 'shop_all', 'wrong password')",
         &[&name, &mariadb_port()],
         "Access denied",
+        &name,
     )
     .await;
     // Unknown kinds, TLS options and schemas.
-    refused("SELECT quarry.create_source($1, 'oracle', '127.0.0.1', 1, 'shop', 'u', 'p')", &[&name], "unknown source kind").await;
+    refused("SELECT quarry.create_source($1, 'oracle', '127.0.0.1', 1, 'shop', 'u', 'p')", &[&name], "unknown source kind", &name).await;
     refused(
         "SELECT quarry.create_source($1, 'postgres', '127.0.0.1', $2, 'shop', 'shop_all', $3, 'retail', tls => '{\"ssl_ca\": \"x\"}')",
         &[&name, &pg, &pw],
         "unknown TLS option ssl_ca",
+        &name,
     )
     .await;
     refused(
         "SELECT quarry.create_source($1, 'postgres', '127.0.0.1', $2, 'shop', 'shop_all', $3, 'no_such_schema')",
         &[&name, &pg, &pw],
         "no_such_schema",
+        &name,
     )
     .await;
 
@@ -358,6 +375,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "SELECT quarry.create_source($1, 'postgres', '127.0.0.1', $2, 'shop', 'shop_all', $3, 'retail', local_schema => 'other')",
         &[&source, &pg, &pw],
         "exists already",
+        &source,
     )
     .await;
     // Mappings: a superuser, a BYPASSRLS role, wrong remote credentials.
@@ -366,12 +384,11 @@ async fn bad_input_is_refused_and_changes_nothing() {
     admin.batch_execute(&format!("CREATE ROLE {bypass} NOLOGIN BYPASSRLS")).await.unwrap();
     let plain = format!("src_plain_{}", hex());
     admin.batch_execute(&format!("CREATE ROLE {plain} NOLOGIN")).await.unwrap();
-    refused("SELECT quarry.map_source_role($1, 'postgres', 'shop_all', $2)", &[&source, &pw], "superuser or has BYPASSRLS").await;
-    refused("SELECT quarry.map_source_role($1, $2, 'shop_all', $3)", &[&source, &bypass, &pw], "superuser or has BYPASSRLS").await;
-    refused("SELECT quarry.map_source_role($1, $2, 'shop_all', 'wrong')", &[&source, &plain, &"x"], "").await;
-    refused("SELECT quarry.map_source_role($1, $2, 'shop_all', 'wrong password')", &[&source, &plain], "password authentication failed").await;
-    refused("SELECT quarry.map_source_role($1, $2, 'nobody_here', $3)", &[&source, &plain, &pw], &format!("source '{source}'")).await;
-    refused("SELECT quarry.map_source_role('no_such_source', $1, 'shop_all', $2)", &[&plain, &pw], "does not exist").await;
+    refused("SELECT quarry.map_source_role($1, 'postgres', 'shop_all', $2)", &[&source, &pw], "superuser or has BYPASSRLS", &source).await;
+    refused("SELECT quarry.map_source_role($1, $2, 'shop_all', $3)", &[&source, &bypass, &pw], "superuser or has BYPASSRLS", &source).await;
+    refused("SELECT quarry.map_source_role($1, $2, 'shop_all', 'wrong password')", &[&source, &plain], "password authentication failed", &source).await;
+    refused("SELECT quarry.map_source_role($1, $2, 'nobody_here', $3)", &[&source, &plain, &pw], &format!("source '{source}'"), &source).await;
+    refused("SELECT quarry.map_source_role('no_such_source', $1, 'shop_all', $2)", &[&plain, &pw], "does not exist", &source).await;
     // Passwords are nowhere in Quarry's tables.
     let mapped = mapped_role(&source, "shop_all", &pw).await;
     let leaked: i64 = admin
@@ -388,8 +405,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
     assert!(!listed.to_string().contains(&pw));
     // A source a dataset uses cannot be dropped; an unused one can, with everything it made.
     let (_, dataset) = dataset_over(&source).await;
-    refused("SELECT quarry.drop_source($1)", &[&source], "is used by dataset").await;
-    admin.execute("SELECT quarry.delete_dataset($1)", &[&dataset]).await.unwrap();
+    refused("SELECT quarry.drop_source($1)", &[&source], "is used by dataset", &source).await;
+    admin.execute("SELECT quarry.drop_dataset($1)", &[&dataset]).await.unwrap();
     admin.execute("SELECT quarry.drop_source($1)", &[&source]).await.unwrap();
     let left: i64 = admin
         .query_one(
@@ -444,10 +461,10 @@ async fn a_remote_table_that_disappeared_is_a_clear_error_and_refresh_follows_th
     assert_eq!(kept["result"]["rows"], json!([[2, 0]]));
     // Refreshing the source of a remote schema that is gone is refused and keeps what there was.
     remote.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
-    let before = state().await;
+    let before = state(&source).await;
     let error = admin.query_one("SELECT quarry.refresh_source($1)", &[&source]).await.expect_err("refresh of a gone schema");
     assert!(error.as_db_error().unwrap().message().contains(&format!("source '{source}'")), "{error:?}");
-    assert_eq!(state().await, before);
+    assert_eq!(state(&source).await, before);
 }
 
 #[tokio::test]
