@@ -14,7 +14,7 @@ QUARRY_MARIADB_PORT="${QUARRY_MARIADB_PORT:-54332}"
 bash "$QUARRY_ROOT/scripts/remotes.sh" start
 # shellcheck disable=SC1091
 source "$QUARRY_STATE/remotes.env"
-PGRUN="$QUARRY_STATE/pg/run"
+PGRUN="$QUARRY_PG_RUN"
 lpsql() { "$PG_BIN/psql" -h "$PGRUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
 say "preparing sources bench_pg and bench_my in $DB"
