@@ -3668,8 +3668,10 @@ BEGIN
        AND (pg_catalog.to_regclass(format('%I.%I', v.local_schema, k.relation_name)) IS NULL
             OR (k.ref_relation IS NOT NULL AND pg_catalog.to_regclass(format('%I.%I', v.local_schema, k.ref_relation)) IS NULL));
     -- Statistics for the planner and the semantic model (distinct values of columns).
+    -- (mysql_fdw cannot sample: its tables keep the remote's estimate above.)
     FOR v_relation IN SELECT c.relname FROM pg_catalog.pg_class c
-                       WHERE c.relnamespace = v.local_schema::regnamespace AND c.relkind = 'f' ORDER BY c.relname LOOP
+                       WHERE c.relnamespace = v.local_schema::regnamespace AND c.relkind = 'f' AND v.kind = 'postgres'
+                       ORDER BY c.relname LOOP
         BEGIN
             EXECUTE format('ANALYZE %I.%I', v.local_schema, v_relation);
         EXCEPTION WHEN OTHERS THEN
