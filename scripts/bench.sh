@@ -5,6 +5,8 @@
 #   questions run_query's own overhead vs its SQL run directly; run_sql throughput vs pgbench
 #   peers     Quarry beside DBHub (from npm) on 1,000,000 orders and 500 tables: SELECT 1, an
 #             aggregate, a listing, CPU per call, memory with 1,000 sessions; issue 10's goals
+#   sources   a question through Quarry over postgres_fdw and mysql_fdw vs the same SQL run
+#             directly on the remote PostgreSQL and MariaDB (scripts/remotes.sh starts them)
 #   ./dev bench [NAME]   runs them all, or one
 source "$(dirname "$0")/common.sh"
 
@@ -71,4 +73,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = peers ]; then
   export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$PEERS_DB")"
   export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench" QUARRY_BENCH_PEERS="$PEERS"
   cargo bench -p quarry-e2e --bench peers
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = sources ]; then
+  say "benchmark: sources (foreign data wrappers) vs the remote servers directly"
+  bash scripts/bench_sources.sh "$BENCH_DB"
 fi

@@ -39,6 +39,11 @@ apt_install "postgresql-server-dev-$PG_MAJOR" libclang-dev clang pkg-config libs
   ca-certificates curl git make fonts-dejavu-core openssl
 [ -x "$PG_CONFIG" ] || PG_CONFIG="$PG_BIN/pg_config"
 
+# Sources' foreign data wrappers and the remote servers the tests run them against: a MariaDB server
+# (started by scripts/remotes.sh as an unprivileged process, never as a system service) and
+# mysql_fdw; postgres_fdw comes with the server's contrib.
+apt_install mariadb-server mariadb-client "postgresql-$PG_MAJOR-mysql-fdw"
+
 # Python (with venv) and Node with npm, for the real MCP clients the tests run. Node from the
 # distribution only needs to be new enough to run npm: the tests fetch Node 22 as a package.
 command -v python3 >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1 || apt_install python3 python3-venv

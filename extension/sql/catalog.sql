@@ -61,7 +61,28 @@ LANGUAGE sql STABLE AS $$
                                 JOIN pg_catalog.pg_class l ON l.oid = t.relid
                                WHERE t.isleaf)
         WHEN reltuples >= 0 THEN reltuples
+        -- A source's foreign table a wrapper could not analyze: the remote side's own estimate.
+        WHEN kind = 'f' THEN (SELECT t.remote_rows
+                                FROM pg_catalog.pg_class c
+                                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                JOIN quarry.sources s ON s.local_schema = n.nspname
+                                JOIN quarry.source_tables t ON t.source_id = s.id AND t.relation_name = c.relname
+                               WHERE c.oid = relid)
     END::bigint
+$$;
+
+-- Keys of a foreign table of a source, for the catalog and the semantic model: (name, columns,
+-- referenced relation or NULL for the primary key, referenced columns).
+CREATE FUNCTION _source_keys_of(relid oid)
+RETURNS TABLE (name text, primary_key boolean, columns text[], ref_relid oid, ref_columns text[])
+LANGUAGE sql STABLE AS $$
+    SELECT k.name, k.ref_relation IS NULL, k.columns,
+           CASE WHEN k.ref_relation IS NOT NULL THEN pg_catalog.to_regclass(format('%I.%I', s.local_schema, k.ref_relation))::oid END,
+           k.ref_columns
+      FROM pg_catalog.pg_class c
+      JOIN quarry.sources s ON s.local_schema = (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = c.relnamespace)
+      JOIN quarry.source_keys k ON k.source_id = s.id AND k.relation_name = c.relname
+     WHERE c.oid = _source_keys_of.relid AND c.relkind = 'f'
 $$;
 
 -- Exact counts are offered for stored relations up to this size; larger ones keep their estimate.
@@ -150,8 +171,8 @@ BEGIN
                    'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind, p.reltuples)),
                    'record_count_exact', x.exact IS NOT NULL,
                    'fields', coalesce(f.fields, '[]'),
-                   'primary_key', pk.columns,
-                   'foreign_keys', fk.keys,
+                   'primary_key', coalesce(pk.columns, spk.columns),
+                   'foreign_keys', coalesce(fk.keys, sfk.keys),
                    'indexes', coalesce(ix.indexes, '[]'))) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
           INTO v_collections, v_total
@@ -167,6 +188,25 @@ BEGIN
                   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
                  WHERE c.conrelid = p.relid AND c.contype = 'p'
                  GROUP BY c.oid, c.conkey) pk ON true
+          -- Keys of a source's foreign table, from the remote catalog or declared (see sources.sql).
+          LEFT JOIN LATERAL (
+                SELECT to_jsonb(k.columns) AS columns, k.columns AS names
+                  FROM quarry._source_keys_of(p.relid) k WHERE k.primary_key LIMIT 1) spk ON true
+          LEFT JOIN LATERAL (
+                SELECT jsonb_agg(jsonb_build_object(
+                           'name', k.name, 'columns', to_jsonb(k.columns),
+                           'references', jsonb_build_object('schema', rn.nspname, 'name', r.relname,
+                                                            'columns', to_jsonb(k.ref_columns))) ORDER BY k.name) AS keys,
+                       jsonb_object_agg(k.columns[1], jsonb_build_object('schema', rn.nspname, 'name', r.relname,
+                                                                         'column', k.ref_columns[1]))
+                           FILTER (WHERE cardinality(k.columns) = 1) AS by_column
+                  FROM quarry._source_keys_of(p.relid) k
+                  JOIN pg_catalog.pg_class r ON r.oid = k.ref_relid
+                  JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+                 WHERE NOT k.primary_key
+                   AND quarry._in_dataset(v.id, rn.nspname, r.relname)
+                   AND pg_catalog.has_schema_privilege(v_role, rn.oid, 'USAGE')
+                   AND pg_catalog.has_any_column_privilege(v_role, r.oid, 'SELECT')) sfk ON true
           LEFT JOIN LATERAL (
                 SELECT jsonb_agg(jsonb_build_object(
                            'name', c.conname,
@@ -199,8 +239,8 @@ BEGIN
                            'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
                            'nullable', NOT a.attnotnull,
                            'comment', ad.description,
-                           'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) THEN true END,
-                           'references', fk.by_column -> a.attname::text,
+                           'primary_key', CASE WHEN a.attnum = ANY (pk.conkey) OR a.attname::text = ANY (spk.names) THEN true END,
+                           'references', coalesce(fk.by_column, sfk.by_column) -> a.attname::text,
                            -- ANALYZE's estimate of distinct values (negative: a fraction of the rows).
                            -- Statistics ignore row-level security, so this is for the question
                            -- pipeline (which reads the values themselves as the role); the sidecar

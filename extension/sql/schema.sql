@@ -129,6 +129,46 @@ CREATE TABLE semantic_items (
     PRIMARY KEY (dataset_id, kind, table_name, name, origin)
 );
 
+-- Sources: data in other databases, through PostgreSQL's foreign data wrappers (sources.sql). No
+-- secret is kept here: passwords of user mappings live in PostgreSQL's pg_user_mapping.
+CREATE TABLE sources (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL UNIQUE CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
+    kind           text NOT NULL CHECK (kind IN ('postgres', 'mysql')),
+    server_name    name NOT NULL UNIQUE,             -- the foreign server (same as name)
+    local_schema   name NOT NULL UNIQUE,             -- where its tables are imported; datasets use it
+    remote_schema  text NOT NULL,                    -- the remote schema (PostgreSQL) or database (MySQL)
+    options        jsonb NOT NULL CHECK (jsonb_typeof(options) = 'object'),   -- host, port, database, TLS
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    refreshed_at   timestamptz NOT NULL DEFAULT now()
+);
+-- Which remote user each account role reaches a source as (the password is in the user mapping).
+CREATE TABLE source_mappings (
+    source_id    bigint NOT NULL REFERENCES sources ON DELETE CASCADE,
+    role_name    name NOT NULL,
+    remote_user  text NOT NULL,
+    mapped_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source_id, role_name)
+);
+-- A source's imported tables: the remote's row estimate and keys (from the remote catalog, or
+-- declared by a DBA), which foreign tables cannot carry as constraints.
+CREATE TABLE source_keys (
+    source_id       bigint NOT NULL REFERENCES sources ON DELETE CASCADE,
+    relation_name   name NOT NULL,
+    name            text NOT NULL,
+    columns         text[] NOT NULL,
+    ref_relation    name,            -- NULL: the primary key
+    ref_columns     text[],
+    origin          text NOT NULL CHECK (origin IN ('remote', 'declared')),
+    PRIMARY KEY (source_id, relation_name, name)
+);
+CREATE TABLE source_tables (
+    source_id       bigint NOT NULL REFERENCES sources ON DELETE CASCADE,
+    relation_name   name NOT NULL,
+    remote_rows     bigint,
+    PRIMARY KEY (source_id, relation_name)
+);
+
 -- OAuth 2.1 ------------------------------------------------------------------------------------------
 
 CREATE TABLE oauth_clients (

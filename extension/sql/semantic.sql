@@ -63,9 +63,13 @@ BEGIN
            ty.typcategory AS category,
            col_description(t.relid, a.attnum) AS comment,
            EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                    WHERE i.indrelid = t.relid AND i.indisprimary AND a.attnum = ANY (i.indkey)) AS in_key,
+                    WHERE i.indrelid = t.relid AND i.indisprimary AND a.attnum = ANY (i.indkey))
+           OR EXISTS (SELECT 1 FROM quarry._source_keys_of(t.relid) sk
+                       WHERE sk.primary_key AND a.attname::text = ANY (sk.columns)) AS in_key,
            EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
-                    WHERE k.conrelid = t.relid AND k.contype = 'f' AND a.attnum = ANY (k.conkey)) AS references_other,
+                    WHERE k.conrelid = t.relid AND k.contype = 'f' AND a.attnum = ANY (k.conkey))
+           OR EXISTS (SELECT 1 FROM quarry._source_keys_of(t.relid) sk
+                       WHERE NOT sk.primary_key AND a.attname::text = ANY (sk.columns)) AS references_other,
            -- Distinct values by the statistics (a negative n_distinct is a fraction of the rows).
            (SELECT CASE WHEN s.n_distinct >= 0 THEN s.n_distinct
                         ELSE -s.n_distinct * greatest((SELECT r.reltuples FROM pg_catalog.pg_class r WHERE r.oid = t.relid), 0) END
@@ -159,6 +163,21 @@ BEGIN
       JOIN quarry._semantic_tables(v.id) f ON f.relid = k.conrelid
       JOIN quarry._semantic_tables(v.id) r ON r.relid = k.confrelid
      WHERE k.contype = 'f';
+    -- And keys of sources' foreign tables (from the remote catalog, or declared).
+    INSERT INTO quarry.semantic_items (dataset_id, kind, table_name, name, spec, origin)
+    SELECT v.id, 'relationship', '',
+           CASE WHEN count(*) OVER (PARTITION BY f.logical, r.logical) > 1
+                THEN f.logical || '_' || quarry._semantic_name(k.name) ELSE f.logical || '_' || r.logical END,
+           jsonb_build_object(
+               'from', f.logical, 'to', r.logical, 'type', 'many_to_one',
+               'columns', (SELECT jsonb_agg(jsonb_build_array(u.fc, u.rc) ORDER BY u.n)
+                             FROM unnest(k.columns, k.ref_columns) WITH ORDINALITY AS u(fc, rc, n))),
+           'derived'
+      FROM quarry._semantic_tables(v.id) f
+      CROSS JOIN LATERAL quarry._source_keys_of(f.relid) k
+      JOIN quarry._semantic_tables(v.id) r ON r.relid = k.ref_relid
+     WHERE NOT k.primary_key
+    ON CONFLICT DO NOTHING;
     DROP TABLE _semantic_columns;
 END $$;
 
@@ -510,6 +529,7 @@ DECLARE
     v quarry.datasets := quarry._dataset_for(dataset_id, account_id);
     v_role oid := pg_catalog.to_regrole(quote_ident(quarry.account_role(account_id)));
     v_sql text;
+    v_message text;
     r record;
 BEGIN
     SELECT string_agg(format(
@@ -527,7 +547,17 @@ BEGIN
         RETURN '{"columns": [], "rows": [], "row_count": 0, "truncated": false}'::json;
     END IF;
     -- Quarry's own bounded reads, not the asker's question: not weighed by the cost gate.
-    SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000, cost_gate => false);
+    BEGIN
+        SELECT * INTO r FROM quarry._execute(account_id, v.id, v_sql, 50000, 4194304, NULL, 10000, cost_gate => false);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
+        -- A source's remote side failing (see sources.sql): no values; the question itself then
+        -- fails with the error that names the source.
+        IF v_message LIKE 'source ''%' THEN
+            RETURN '{"columns": [], "rows": [], "row_count": 0, "truncated": false}'::json;
+        END IF;
+        RAISE;
+    END;
     IF r.refused_code IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = r.refused_code, MESSAGE = r.refused_message, HINT = r.refused_hint;
     END IF;

@@ -173,9 +173,49 @@ fn run_question(
     }
     // Reset whether the question ran, was refused or failed.
     let outcome = PgTryBuilder::new(|| in_rolled_back_subtransaction(|| run(sql, &settings, caps)))
+        .catch_others(|error| name_the_source(error, dataset_id, sql))
         .finally(reset_session_state)
         .execute();
     outcome.map(Collected::into_json)
+}
+
+/// An error from a foreign data wrapper (the remote side down, refusing, or missing a table) is
+/// raised again with the names of the sources the question read, so the asker knows which
+/// database failed; other errors pass unchanged.
+fn name_the_source(error: pg_sys::panic::CaughtError, dataset_id: Option<i64>, sql: &str) -> ! {
+    let pg_sys::panic::CaughtError::PostgresError(report) = &error else { error.rethrow() };
+    let code = report.sql_error_code() as i32;
+    // SQLSTATE classes 08 (connection) and HV (foreign data wrapper), or raised by a wrapper's code.
+    let sqlstate: String = (0..5).map(|i| char::from(b'0' + ((code >> (6 * i)) & 0x3F) as u8)).collect();
+    let file = report.file().rsplit('/').next().unwrap_or_default();
+    let from_wrapper = sqlstate.starts_with("08")
+        || sqlstate.starts_with("HV")
+        || matches!(file, "connection.c" | "postgres_fdw.c" | "mysql_fdw.c" | "deparse.c" | "mysql_query.c");
+    if !from_wrapper || report.message().starts_with("source '") {
+        error.rethrow()
+    }
+    let installed = Spi::get_one::<bool>("SELECT pg_catalog.to_regclass('quarry.sources') IS NOT NULL").ok().flatten() == Some(true);
+    let names = if installed {
+        Spi::get_one_with_args::<String>(
+            "SELECT string_agg(quote_literal(s.name), ', ' ORDER BY s.name) FROM quarry.sources s
+              WHERE strpos(lower($2), lower(s.local_schema::text) || '.') > 0
+                 OR (NOT EXISTS (SELECT 1 FROM quarry.sources x WHERE strpos(lower($2), lower(x.local_schema::text) || '.') > 0)
+                     AND EXISTS (SELECT 1 FROM quarry.dataset_sources d WHERE d.dataset_id = $1 AND d.schema_name = s.local_schema))",
+            &[dataset_id.into(), sql.into()],
+        )
+        .ok()
+        .flatten()
+    } else {
+        None
+    };
+    let Some(names) = names else { error.rethrow() };
+    let mut named = pgrx::pg_sys::panic::ErrorReport::new(report.sql_error_code(), format!("source {names}: {}", report.message()), "quarry");
+    if let Some(detail) = report.detail() {
+        named = named.set_detail(detail);
+    }
+    named = named.set_hint(report.hint().unwrap_or("The remote database of that source failed or refused the query; see quarry.sources()."));
+    named.report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
 }
 
 /// The 0.1.0 entry point's symbol, kept so that a database still on 0.1.0 works with this

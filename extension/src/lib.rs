@@ -76,6 +76,7 @@ extension_sql_file!(
     name = "questions",
     requires = ["catalog", "conversations", executor::execute]
 );
+extension_sql_file!("../sql/sources.sql", name = "sources", requires = ["semantic"]);
 extension_sql_file!("../sql/audit.sql", name = "audit", requires = ["schema"]);
 extension_sql_file!("../sql/sqlbot.sql", name = "sqlbot", requires = ["sessions", "questions", "models"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
