@@ -121,6 +121,18 @@ async fn every_connection_busy_gives_a_503_with_retry_after_not_a_hang() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} is not in\n{text}");
     }
+    // The OAuth token endpoint too: RFC 6749's temporarily_unavailable, with the same header.
+    let token = mcp
+        .http
+        .post(s.url("/v1/oauth/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "qrt_busy"), ("client_id", "busy")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status().as_u16(), 503);
+    assert!(token.headers().get("retry-after").is_some(), "{:?}", token.headers());
+    let error: Value = token.json().await.unwrap();
+    assert_eq!(error["error"], "temporarily_unavailable", "{error}");
 
     lock.rollback().await.unwrap();
     let (status, _, body) = first.await.unwrap();
