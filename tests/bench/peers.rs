@@ -305,7 +305,9 @@ async fn main() {
         pid: sidecar.pid(),
     };
     let (quarry, quarry_catalog) = (quarry_with(&shop_tokens), quarry_with(&catalog_tokens));
-    let dbhub_process = Dbhub::start(&format!("{reader_url}?sslmode=disable")).await;
+    // The same connection as Quarry's: TLS, verify-full against the local CA (DBHub reads
+    // sslmode and sslrootcert as libpq does).
+    let dbhub_process = Dbhub::start(&reader_url).await;
     let dbhub = Server { name: "DBHub", url: dbhub_process.url.clone(), token: None, pid: dbhub_process.child.id().unwrap() };
 
     // Every answer checked once against PostgreSQL's own.
