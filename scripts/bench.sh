@@ -61,7 +61,17 @@ if [ -z "$ONLY" ] || [ "$ONLY" = peers ]; then
   # Its own database, kept between runs: the data takes half a minute to make, and the scripts
   # skip what is already there.
   PEERS_DB=quarry_peers
-  bash scripts/db.sh "$PEERS_DB"
+  # The database is kept between runs, but it must hold the extension the sources make now: its
+  # SQL changes in place between releases. The sources' checksum is kept as the database's comment.
+  made_from="quarry sources $(cat extension/sql/*.sql extension/src/*.rs | sha256sum | cut -c1-16)"
+  kept="$("$PG_BIN/psql" -h "$QUARRY_PG_RUN" -p "$QUARRY_PG_PORT" -U postgres -X -At -d postgres \
+    -c "SELECT coalesce(shobj_description(oid, 'pg_database'), 'none') FROM pg_database WHERE datname = '$PEERS_DB'")"
+  if [ -n "$kept" ] && [ "$kept" != "$made_from" ]; then
+    say "$PEERS_DB was made with other extension sources: making it again"
+    bash scripts/db.sh "$PEERS_DB" --fresh
+  else
+    bash scripts/db.sh "$PEERS_DB"
+  fi
   psql_peers() {
     PGOPTIONS="-c client_min_messages=warning" \
       "$PG_BIN/psql" -h "$QUARRY_PG_RUN" -p "$QUARRY_PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 -d "$PEERS_DB" "$@"
@@ -69,6 +79,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = peers ]; then
   say "loading the benchmark data into $PEERS_DB if it is not there (1,000,000 orders, 500 tables)"
   psql_peers -f sql/bench/peers.sql
   psql_peers -f sql/bench/peers_quarry.sql >/dev/null
+  psql_peers -c "COMMENT ON DATABASE $PEERS_DB IS '$made_from'"
   export QUARRY_E2E_ADMIN="host=$QUARRY_PG_RUN port=$QUARRY_PG_PORT user=postgres dbname=$PEERS_DB"
   export QUARRY_E2E_DATABASE_URL="$(sidecar_database_url "$PEERS_DB")"
   export QUARRY_BENCH_PGBENCH="$PG_BIN/pgbench" QUARRY_BENCH_PEERS="$PEERS"
