@@ -114,9 +114,7 @@ impl Drop for Person {
 async fn app(s: &Sidecar, name: &str, redirect_uri: &str) -> (Client, Pkce, String, String) {
     let client = register_named(&s.base_url, name, redirect_uri).await;
     let pkce = Pkce::new();
-    let mut state = [0u8; 12];
-    getrandom::fill(&mut state).unwrap();
-    let state: String = state.iter().map(|b| format!("{b:02x}")).collect();
+    let state = quarry_e2e::random_hex(12);
     let url = authorization_url(&s.base_url, &client, &pkce, Some("read write datasets conversations"), &state, &s.url("/mcp"));
     (client, pkce, state, url)
 }

@@ -144,9 +144,7 @@ async fn rmcp_client_with_step_up() {
 async fn the_clients_own_model_answers_through_sampling() {
     let s = Sidecar::start().await;
     let admin = admin().await;
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap();
-    let team = format!("E2E sampling {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let team = format!("E2E sampling {}", quarry_e2e::random_hex(4));
     let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
     let dataset: i64 = admin.query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'])", &[&team_id]).await.unwrap().get(0);
     // The same semantic model as the demo's Retail dataset, so revenue keeps its definition.

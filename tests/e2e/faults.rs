@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use quarry_e2e::mcp::Mcp;
 use quarry_e2e::oauth::tokens_for;
-use quarry_e2e::{Sidecar, account, admin, mcp_session, required_env};
+use quarry_e2e::{Sidecar, account, admin, mcp_session, own_retail_dataset, required_env, use_model};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -38,18 +38,9 @@ fn same_session(mcp: &Mcp) -> Mcp {
     other
 }
 
-/// Polls the database (as the superuser) until `sql` returns true; a bounded wait for something
-/// the test caused to become visible, not a timing assertion.
+/// [`quarry_e2e::wait_until`] within 30 s.
 async fn wait_until(sql: &str, what: &str) {
-    let admin = admin().await;
-    for _ in 0..300 {
-        let row = admin.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        if row.get::<_, bool>(0) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("gave up waiting for {what}");
+    quarry_e2e::wait_until(sql, Duration::from_secs(30), what).await;
 }
 
 /// A tools/call as raw HTTP: the status, the `Retry-After` header and the body.
@@ -302,26 +293,12 @@ async fn a_model_provider_that_hangs_resets_or_answers_garbage_gives_a_clear_too
     let _serial = SERIAL.lock().await;
     let metrics_token = "e2e-faults-metrics-token";
     let s = Sidecar::start_with(&[("QUARRY_E2E_MODEL_KEY", "sk-e2e"), ("QUARRY_METRICS_TOKEN", metrics_token)]).await;
-    let admin = admin().await;
     let mut garbage_requests = 0;
     for how in [Misbehaviour::Hangs, Misbehaviour::Resets, Misbehaviour::Garbage] {
         let (url, requests) = bad_provider(how).await;
-        let team = format!("E2E faults {how:?} {}", std::process::id());
-        let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
-        let dataset: i64 = admin
-            .query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'], 'Orders of a retailer.')", &[&team_id])
-            .await
-            .unwrap()
-            .get(0);
-        let model: i64 = admin
-            .query_one(
-                "SELECT quarry.create_model_config($1, 'misbehaving', 'openai', 'gpt-e2e', $2, 'QUARRY_E2E_MODEL_KEY', $3)",
-                &[&team_id, &url, &json!({ "timeout_ms": 1000, "max_retries": 1 })],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        admin.execute("SELECT quarry.set_dataset_model($1, $2)", &[&dataset, &model]).await.unwrap();
+        let (team, dataset) = own_retail_dataset(&format!("E2E faults {how:?}")).await;
+        let options = json!({ "timeout_ms": 1000, "max_retries": 1 });
+        use_model(dataset, "misbehaving", "openai", "gpt-e2e", &url, Some("QUARRY_E2E_MODEL_KEY"), &options).await;
         let (mut mcp, _) = mcp_session(&s, Some("retail_analyst"), &[&team], None).await;
 
         let (status, _, body) = raw_call(&mcp, "run_query", json!({ "question": "How many orders are there?" })).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use quarry_e2e::fake_model::{FakeModel, Reply};
 use quarry_e2e::mcp::Mcp;
 use quarry_e2e::oauth::tokens_for;
-use quarry_e2e::{Sidecar, account, admin, http};
+use quarry_e2e::{Sidecar, account, http, own_retail_dataset, use_model};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "e2e-metrics-token-0123456789";
@@ -59,25 +59,9 @@ fn metrics_url(sidecar: &Sidecar) -> String {
 
 /// A team of its own with a retail dataset answered by an OpenAI-compatible model at `base_url`.
 async fn dataset_with_model(base_url: &str) -> (String, i64) {
-    let admin = admin().await;
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap();
-    let team = format!("E2E metrics {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
-    let dataset: i64 = admin
-        .query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'], 'Orders of a retailer.')", &[&team_id])
-        .await
-        .unwrap()
-        .get(0);
-    let model: i64 = admin
-        .query_one(
-            "SELECT quarry.create_model_config($1, 'E2E metrics model', 'openai', 'gpt-e2e', $2, 'QUARRY_E2E_MODEL_KEY', '{\"max_retries\": 2}')",
-            &[&team_id, &base_url],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    admin.execute("SELECT quarry.set_dataset_model($1, $2)", &[&dataset, &model]).await.unwrap();
+    let (team, dataset) = own_retail_dataset("E2E metrics").await;
+    let options = json!({ "max_retries": 2 });
+    use_model(dataset, "E2E metrics model", "openai", "gpt-e2e", base_url, Some("QUARRY_E2E_MODEL_KEY"), &options).await;
     (team, dataset)
 }
 

@@ -6,45 +6,26 @@ use base64::Engine;
 use quarry_e2e::fake_model::{FakeModel, Reply};
 use quarry_e2e::mcp::{Mcp, messages};
 use quarry_e2e::oauth::tokens_for;
-use quarry_e2e::{Sidecar, account, admin};
+use quarry_e2e::{Sidecar, account, admin, own_retail_dataset, random_hex};
 use serde_json::{Value, json};
 
 /// A unique name for fixtures of one test.
 fn unique(prefix: &str) -> String {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap();
-    format!("{prefix} {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("{prefix} {}", random_hex(4))
 }
 
-/// A team of its own with a dataset over the retail schema, so a test can change the dataset's
-/// model or limits without touching anyone else's. Returns (team name, dataset id).
+/// A retail dataset of a team of its own ([`own_retail_dataset`]), with this timeout if given.
 async fn own_dataset(timeout_ms: Option<i32>) -> (String, i64) {
-    let admin = admin().await;
-    let team = unique("E2E team");
-    let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
-    let dataset: i64 = admin
-        .query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'], 'Orders of a retailer.')", &[&team_id])
-        .await
-        .unwrap()
-        .get(0);
+    let (team, dataset) = own_retail_dataset("E2E team").await;
     if let Some(ms) = timeout_ms {
-        admin.execute("SELECT quarry.update_dataset($1, timeout_ms => $2)", &[&dataset, &ms]).await.unwrap();
+        admin().await.execute("SELECT quarry.update_dataset($1, timeout_ms => $2)", &[&dataset, &ms]).await.unwrap();
     }
     (team, dataset)
 }
 
-/// Makes a model configuration of the dataset's team its model.
+/// Makes a model configuration named after its provider the dataset's model.
 async fn use_model(dataset: i64, provider: &str, model: &str, base_url: &str, key_env: Option<&str>, options: Value) {
-    let admin = admin().await;
-    let id: i64 = admin
-        .query_one(
-            "SELECT quarry.create_model_config((SELECT team_id FROM quarry.datasets WHERE id = $1), $2, $3, $4, $5, $6, $7)",
-            &[&dataset, &format!("E2E {provider}"), &provider, &model, &base_url, &key_env, &options],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    admin.execute("SELECT quarry.set_dataset_model($1, $2)", &[&dataset, &id]).await.unwrap();
+    quarry_e2e::use_model(dataset, &format!("E2E {provider}"), provider, model, base_url, key_env, &options).await;
 }
 
 /// The kinds of a conversation's blocks, in order.

@@ -9,15 +9,9 @@ use std::time::Duration;
 
 use quarry_e2e::mcp::Mcp;
 use quarry_e2e::oauth::tokens_for;
-use quarry_e2e::{Sidecar, account, admin, connect, required_env};
+use quarry_e2e::{Sidecar, account, admin, connect, random_hex, required_env};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-
-fn hex() -> String {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn remote_pg_port() -> i32 {
     required_env("QUARRY_E2E_REMOTE_PG_PORT").parse().unwrap()
@@ -42,7 +36,7 @@ async fn remote_admin() -> tokio_postgres::Client {
 
 /// Creates a source; returns its name (also its local schema).
 async fn create_source(kind: &str, port: i32, remote_schema: Option<&str>) -> String {
-    let name = format!("{}_{}", if kind == "postgres" { "rpg" } else { "rmy" }, hex());
+    let name = format!("{}_{}", if kind == "postgres" { "rpg" } else { "rmy" }, random_hex(4));
     admin()
         .await
         .query_one(
@@ -56,7 +50,7 @@ async fn create_source(kind: &str, port: i32, remote_schema: Option<&str>) -> St
 
 /// A local role for accounts, mapped to a remote user of the source.
 async fn mapped_role(source: &str, remote_user: &str, password: &str) -> String {
-    let role = format!("src_role_{}", hex());
+    let role = format!("src_role_{}", random_hex(4));
     let admin = admin().await;
     admin.batch_execute(&format!("CREATE ROLE {role} NOLOGIN")).await.unwrap();
     admin
@@ -69,7 +63,7 @@ async fn mapped_role(source: &str, remote_user: &str, password: &str) -> String 
 /// A team of its own with a dataset over the source's schema; returns (team, dataset id).
 async fn dataset_over(schema: &str) -> (String, i64) {
     let admin = admin().await;
-    let team = format!("Sources {}", hex());
+    let team = format!("Sources {}", random_hex(4));
     let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
     let dataset: i64 = admin
         .query_one(
@@ -320,7 +314,7 @@ async fn refused(sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)
 #[tokio::test]
 async fn bad_input_is_refused_and_changes_nothing() {
     let pg = remote_pg_port();
-    let name = format!("bad_{}", hex());
+    let name = format!("bad_{}", random_hex(4));
     let pw = all_password();
     // An unreachable host (nothing listens on port 1).
     refused(
@@ -380,9 +374,9 @@ async fn bad_input_is_refused_and_changes_nothing() {
     .await;
     // Mappings: a superuser, a BYPASSRLS role, wrong remote credentials.
     let admin = admin().await;
-    let bypass = format!("src_bypass_{}", hex());
+    let bypass = format!("src_bypass_{}", random_hex(4));
     admin.batch_execute(&format!("CREATE ROLE {bypass} NOLOGIN BYPASSRLS")).await.unwrap();
-    let plain = format!("src_plain_{}", hex());
+    let plain = format!("src_plain_{}", random_hex(4));
     admin.batch_execute(&format!("CREATE ROLE {plain} NOLOGIN")).await.unwrap();
     refused("SELECT quarry.map_source_role($1, 'postgres', 'shop_all', $2)", &[&source, &pw], "superuser or has BYPASSRLS", &source).await;
     refused("SELECT quarry.map_source_role($1, $2, 'shop_all', $3)", &[&source, &bypass, &pw], "superuser or has BYPASSRLS", &source).await;
@@ -423,7 +417,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn a_remote_table_that_disappeared_is_a_clear_error_and_refresh_follows_the_remote_schema() {
     let remote = remote_admin().await;
-    let schema = format!("scratch_{}", hex());
+    let schema = format!("scratch_{}", random_hex(4));
     remote
         .batch_execute(&format!(
             "CREATE SCHEMA {schema};

@@ -41,9 +41,7 @@ async fn ids() -> (i64, i64, i64) {
 
 /// A new assistant of Analytics for Retail: (url, secret).
 async fn assistant(retail: i64) -> (String, String) {
-    let mut n = [0u8; 6];
-    getrandom::fill(&mut n).unwrap();
-    let tag: String = n.iter().map(|b| format!("{b:02x}")).collect();
+    let tag = quarry_e2e::random_hex(6);
     let url = format!("https://crm-{tag}.example.com/embed");
     let secret = format!("assistant secret {tag}");
     admin()

@@ -240,13 +240,63 @@ pub mod mcp;
 pub mod oauth;
 pub mod proxy;
 
+/// Polls the database (as the superuser) every 100 ms until `sql` returns true: a bounded wait
+/// (`within`) for something the test caused to become visible, not a timing assertion. Panics
+/// naming `what` when the bound passes.
+pub async fn wait_until(sql: &str, within: Duration, what: &str) {
+    let admin = admin().await;
+    for _ in 0..within.as_millis().div_ceil(100) {
+        let row = admin.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if row.get::<_, bool>(0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for {what}");
+}
+
+/// `bytes` random bytes as lowercase hex: a tag that keeps one test's fixtures apart from another's.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).unwrap();
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A team of its own (named `prefix` and a random tag) with a dataset over the retail schema, so a
+/// test can change the dataset's model or limits without touching anyone else's. Returns (team
+/// name, dataset id).
+pub async fn own_retail_dataset(prefix: &str) -> (String, i64) {
+    let admin = admin().await;
+    let team = format!("{prefix} {}", random_hex(4));
+    let team_id: i64 = admin.query_one("SELECT quarry.create_team($1)", &[&team]).await.unwrap().get(0);
+    let dataset: i64 = admin
+        .query_one("SELECT quarry.create_dataset($1, 'Shop', ARRAY['retail'], 'Orders of a retailer.')", &[&team_id])
+        .await
+        .unwrap()
+        .get(0);
+    (team, dataset)
+}
+
+/// Makes a new model configuration of the dataset's team (`name`, a `provider` at `base_url`, its
+/// key in the sidecar's environment variable `key_env`) that dataset's model.
+pub async fn use_model(dataset: i64, name: &str, provider: &str, model: &str, base_url: &str, key_env: Option<&str>, options: &Value) {
+    let admin = admin().await;
+    let id: i64 = admin
+        .query_one(
+            "SELECT quarry.create_model_config((SELECT team_id FROM quarry.datasets WHERE id = $1), $2, $3, $4, $5, $6, $7)",
+            &[&dataset, &name, &provider, &model, &base_url, &key_env, options],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    admin.execute("SELECT quarry.set_dataset_model($1, $2)", &[&dataset, &id]).await.unwrap();
+}
+
 /// A fresh account for one test: a unique email, a known password, a database role, and
 /// membership of the named teams. Returns (account id, email, password).
 pub async fn account(role: Option<&str>, teams: &[&str]) -> (i64, String, String) {
     let admin = admin().await;
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).unwrap();
-    let email = format!("e2e-{}@quarry.test", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let email = format!("e2e-{}@quarry.test", random_hex(6));
     let password = "e2e password 1234".to_string();
     let id: i64 = admin
         .query_one("SELECT quarry.create_account($1, $2, 'E2E person', $3)", &[&email, &password, &role])
