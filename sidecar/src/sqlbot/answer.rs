@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::db::questions::QueryResult;
-use crate::mcp::pipeline::analysis::format_value;
+use crate::mcp::pipeline::analysis::{format_value, markdown_table};
 use crate::mcp::pipeline::chart::Chart;
 use crate::mcp::pipeline::i18n::t;
 use crate::mcp::pipeline::{Answer, Outcome, Status};
@@ -168,11 +168,7 @@ pub fn markdown(a: &Answer, chat_id: Option<i64>) -> String {
         if r.rows.is_empty() {
             out.push_str("The SQL execution result is empty.\n\n");
         } else {
-            out.push_str(&format!("| {} |\n", field_names(r).join(" | ")));
-            out.push_str(&format!("|{}\n", " --- |".repeat(r.columns.len())));
-            for row in r.rows.iter().take(MARKDOWN_ROWS) {
-                out.push_str(&format!("| {} |\n", row.iter().map(cell).collect::<Vec<_>>().join(" | ")));
-            }
+            out.push_str(&markdown_table(&field_names(r), &r.rows, MARKDOWN_ROWS, cell));
             if r.rows.len() > MARKDOWN_ROWS {
                 out.push_str(&format!("\n… and {} more rows.\n", r.rows.len() - MARKDOWN_ROWS));
             }

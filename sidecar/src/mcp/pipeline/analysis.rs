@@ -30,6 +30,17 @@ pub fn format_number(v: f64) -> String {
     format!("{}{grouped}{fraction}", if negative { "-" } else { "" })
 }
 
+/// The first `limit` rows as a Markdown table under `header`, each value written by `cell` (which
+/// must keep it on one line and free of a bare `|`).
+pub fn markdown_table<S: AsRef<str>>(header: &[S], rows: &[Vec<Value>], limit: usize, cell: impl Fn(&Value) -> String) -> String {
+    let mut out = format!("| {} |\n", header.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" | "));
+    out.push_str(&format!("|{}\n", " --- |".repeat(header.len())));
+    for row in rows.iter().take(limit) {
+        out.push_str(&format!("| {} |\n", row.iter().map(&cell).collect::<Vec<_>>().join(" | ")));
+    }
+    out
+}
+
 /// A value for people: numbers formatted, text as is, dates without a midnight time.
 pub fn format_value(v: &Value) -> String {
     match v {

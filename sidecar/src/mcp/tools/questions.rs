@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
 use crate::mcp::identity::Identity;
-use crate::mcp::pipeline::analysis::format_value;
+use crate::mcp::pipeline::analysis::{format_value, markdown_table};
 use crate::mcp::pipeline::dataset::Choice;
 use crate::mcp::pipeline::i18n::{Lang, t};
 use crate::mcp::pipeline::providers::Message;
@@ -210,11 +210,8 @@ fn answer_text(a: &Answer) -> String {
             chart.and_then(|c| c.as_str().map(|c| format!("; chart: {c}"))).unwrap_or_default()
         ));
         if !r.columns.is_empty() {
-            out.push_str(&format!("| {} |\n", r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(" | ")));
-            out.push_str(&format!("|{}\n", " --- |".repeat(r.columns.len())));
-            for row in r.rows.iter().take(TEXT_ROWS) {
-                out.push_str(&format!("| {} |\n", row.iter().map(cell).collect::<Vec<_>>().join(" | ")));
-            }
+            let header: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+            out.push_str(&markdown_table(&header, &r.rows, TEXT_ROWS, cell));
             if r.rows.len() > TEXT_ROWS {
                 out.push_str(&format!("… {} more rows in the structured result.\n", r.rows.len() - TEXT_ROWS));
             }
