@@ -37,6 +37,10 @@ pub enum DbError {
     Internal(String),
 }
 
+/// How many seconds a client is told to wait (`Retry-After`) when the database is unavailable:
+/// restarting, or every connection busy.
+pub const RETRY_AFTER_SECONDS: u64 = 2;
+
 impl DbError {
     /// Classifies an error the database reported, by its SQLSTATE. Pure: callers that keep the
     /// error (see `From<tokio_postgres::Error>`) log what needs logging.

@@ -22,6 +22,7 @@ use super::identity::Identity;
 use super::scopes;
 use crate::db::Db;
 use crate::db::DbError;
+use crate::db::error::RETRY_AFTER_SECONDS;
 use crate::db::oauth::SCOPES;
 use crate::metrics::{Metrics, TokenCheck};
 use crate::urls::PublicUrls;
@@ -58,13 +59,10 @@ fn plain(status: StatusCode, message: &'static str) -> Response {
     let mut response = (status, message).into_response();
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // The database is restarting or every connection is busy: worth trying again soon.
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     }
     response
 }
-
-/// When a client should try again after a 503.
-const RETRY_AFTER_SECONDS: &str = "2";
 
 /// The tools a JSON-RPC body calls (a message or a batch of them).
 fn called_tools(body: &[u8]) -> Vec<String> {

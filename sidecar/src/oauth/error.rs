@@ -66,7 +66,7 @@ impl From<DbError> for OAuthError {
             DbError::OAuth { code, message, retry_after } => OAuthError { retry_after, ..OAuthError::new(code, message) },
             DbError::Invalid(message) | DbError::Conflict(message) => OAuthError::invalid_request(message),
             DbError::Unavailable => OAuthError {
-                retry_after: Some(2),
+                retry_after: Some(crate::db::error::RETRY_AFTER_SECONDS),
                 ..OAuthError::new("temporarily_unavailable", "the database is unavailable right now; try again in a moment")
             },
             other => {

@@ -74,7 +74,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut response = message(self.status, self.title, &self.message);
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::db::error::RETRY_AFTER_SECONDS));
         }
         response
     }
