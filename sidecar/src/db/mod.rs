@@ -78,17 +78,7 @@ impl Db {
         if pg.get_application_name().is_none() {
             pg.application_name("quarry-sidecar");
         }
-        // Timestamps in answers are UTC, whatever the server's default.
-        pg.options("-c TimeZone=UTC");
-        let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size)
-            .wait_timeout(Some(config.pool_wait))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| format!("connection pool: {e}"))?;
+        let pool = pool(pg, tls, config, Some(Duration::from_secs(5))).map_err(|e| format!("connection pool: {e}"))?;
         Ok(Db { pool, timeouts: Timeouts::default() })
     }
 
@@ -184,6 +174,23 @@ fn settle<T>(client: Object, result: Result<T, tokio_postgres::Error>) -> Result
 }
 
 /// See [`Db::check_tls`].
+/// A pool of connections made with `pg` over `tls`, sized and bounded in waiting as configured,
+/// opened lazily. A connection taken out is only checked to be open (`RecyclingMethod::Fast`),
+/// within `recycle_timeout` when given.
+fn pool(mut pg: tokio_postgres::Config, tls: tls::MakeRustls, config: &Config, recycle_timeout: Option<Duration>) -> Result<Pool, String> {
+    // Timestamps in answers are UTC, whatever the server's default.
+    pg.options("-c TimeZone=UTC");
+    let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(config.pool_wait))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(recycle_timeout)
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 async fn check_tls(pool: &Pool) -> Result<(), String> {
     match pool.get().await {
         Err(deadpool_postgres::PoolError::Backend(e)) => match tls::tls_failure(&e) {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Object, Pool};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -106,17 +106,9 @@ impl Executor {
         let crate::pg_tls::Connection { config: mut pg, tls, .. } = crate::pg_tls::parse(url).map_err(|e| format!("{name}: {e}"))?;
         pg.application_name("quarry-sidecar (questions)");
         pg.connect_timeout(Duration::from_secs(5));
-        pg.options("-c TimeZone=UTC");
         // Connections are cleaned when they come back (see `execute_for`), so taking one out only
         // checks that it is still open.
-        let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size)
-            .wait_timeout(Some(config.pool_wait))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| format!("query connection pool: {e}"))?;
+        let pool = super::pool(pg, tls, config, None).map_err(|e| format!("query connection pool: {e}"))?;
         Ok(Executor { pool, timeouts: Timeouts::default(), max_result_bytes: config.max_result_bytes, max_statement_timeout: config.max_statement_timeout })
     }
 
