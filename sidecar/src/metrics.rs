@@ -182,6 +182,7 @@ struct Inner {
     model_duration: Histograms<ProviderLabels>,
     model_failures: Family<ProviderLabels, Counter>,
     token_checks: Family<OutcomeLabels, Counter>,
+    sessions_evicted: Counter,
 }
 
 /// Reads a connection pool's state when metrics are scraped.
@@ -237,6 +238,12 @@ impl Metrics {
         );
         let token_checks = Family::<OutcomeLabels, Counter>::default();
         registry.register("token_checks", "Bearer token checks of MCP requests, by outcome", token_checks.clone());
+        let sessions_evicted = Counter::default();
+        registry.register(
+            "mcp_sessions_evicted",
+            "Idle MCP sessions sent out of memory to make room (PostgreSQL keeps them; their next request brings them back)",
+            sessions_evicted.clone(),
+        );
         registry.register("build", "The running sidecar's version", Info::new(VersionLabels { version: env!("CARGO_PKG_VERSION") }));
         registry.register_collector(Box::new(Pools { pools }));
         Metrics {
@@ -251,6 +258,7 @@ impl Metrics {
                 model_duration,
                 model_failures,
                 token_checks,
+                sessions_evicted,
             }),
         }
     }
@@ -287,6 +295,11 @@ impl Metrics {
 
     pub fn token_check(&self, outcome: TokenCheck) {
         self.inner.token_checks.get_or_create(&OutcomeLabels { outcome: outcome.label() }).inc();
+    }
+
+    /// An idle MCP session left memory to make room.
+    pub fn session_evicted(&self) {
+        self.inner.sessions_evicted.inc();
     }
 
     /// Everything, in the Prometheus text format.

@@ -42,7 +42,14 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(sqlbot)
-        .merge(mcp::router(state.db.clone(), state.pipeline.clone(), state.urls.clone(), &state.config.allowed_origins, state.metrics.clone()))
+        .merge(mcp::router(
+            state.db.clone(),
+            state.pipeline.clone(),
+            state.urls.clone(),
+            &state.config.allowed_origins,
+            state.config.live_sessions,
+            state.metrics.clone(),
+        ))
         .merge(oauth::router())
         .merge(pages::router());
     if state.config.metrics.bind.is_none() && state.config.metrics.token.is_some() {

@@ -206,3 +206,36 @@ async fn metrics_on_the_main_address_need_the_token_and_are_off_without_one() {
         assert_eq!(status.code(), Some(2), "{name}={value}");
     }
 }
+
+#[tokio::test]
+async fn idle_sessions_beyond_the_bound_leave_memory_and_come_back_when_used() {
+    let s = Sidecar::start_with(&[("QUARRY_METRICS_BIND", "127.0.0.1:0"), ("QUARRY_METRICS_TOKEN", TOKEN), ("QUARRY_MCP_LIVE_SESSIONS", "2")]).await;
+    let (team, _) = own_retail_dataset("E2E live sessions").await;
+    let (_, email, password) = account(Some("retail_analyst"), &[&team]).await;
+    let (tokens, _) = tokens_for(&s.base_url, &email, &password, None).await;
+    // Five sessions, one after the other: each new one beyond two sends the oldest idle one out.
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        let mut mcp = Mcp::new(&s.url("/mcp"), tokens["access_token"].as_str());
+        mcp.initialize().await;
+        mcp.ok("list_teams", json!({})).await;
+        sessions.push(mcp);
+    }
+    let evicted = |m: &BTreeMap<String, f64>| get(m, "quarry_mcp_sessions_evicted_total");
+    let m = samples(&scrape(&metrics_url(&s), Some(TOKEN)).await.text().await.unwrap());
+    assert_eq!(evicted(&m), 3.0, "sessions 1 to 3 left memory");
+
+    // The first session still answers, under its own id: PostgreSQL brought it back (and that
+    // sent the least recently used idle one out).
+    let first = &mut sessions[0];
+    let id = first.session_id.clone();
+    let teams = first.ok("list_teams", json!({})).await;
+    assert!(teams["teams"].as_array().unwrap().iter().any(|t| t["name"] == team.as_str()), "{teams}");
+    assert_eq!(first.session_id, id);
+    let m = samples(&scrape(&metrics_url(&s), Some(TOKEN)).await.text().await.unwrap());
+    assert_eq!(evicted(&m), 4.0);
+    // Every session still works, whether it was in memory or not.
+    for mcp in &mut sessions {
+        mcp.ok("list_teams", json!({})).await;
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod guard;
 pub mod identity;
+pub mod live_sessions;
 pub mod pipeline;
 pub mod scopes;
 pub mod server;
@@ -36,6 +37,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     pipeline: Pipeline,
     urls: Arc<PublicUrls>,
     allowed_origins: &[String],
+    live_sessions: usize,
     metrics: Metrics,
 ) -> Router<S> {
     let public = url::Url::parse(&urls.issuer).expect("the issuer is a URL");
@@ -51,9 +53,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .with_max_request_body_bytes(guard::MAX_BODY)
         .with_sse_keep_alive(Some(Duration::from_secs(15)));
     config.session_store = Some(Arc::new(sessions::PgSessionStore { db: db.clone() }));
-    let mut session_manager = LocalSessionManager::default();
-    // Idle sessions leave memory after a while; their record in PostgreSQL brings them back.
-    session_manager.session_config.keep_alive = Some(Duration::from_secs(600));
+    let mut local = LocalSessionManager::default();
+    // Idle sessions leave memory after a while, and the least recently used when more than
+    // `live_sessions` are idle; their record in PostgreSQL brings them back.
+    local.session_config.keep_alive = Some(Duration::from_secs(600));
+    let session_manager = live_sessions::LiveSessions::new(local, live_sessions, metrics.clone());
 
     let prototype = server::QuarryServer::new(db.clone(), pipeline, urls.issuer.clone(), metrics.clone());
     let service = StreamableHttpService::new(
