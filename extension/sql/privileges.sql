@@ -38,6 +38,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'account_models(bigint)',
         'dataset_model(bigint, bigint)',
         'audit(bigint, text, text, jsonb, text, double precision, text, text, text, bigint)',
+        'record_call(bigint, text, text, jsonb, text, double precision, text, text, text, bigint, jsonb)',
         -- OAuth
         'scopes()',
         'register_client(text, text[], text, text[], text, jsonb, text, inet, integer)',

@@ -3377,6 +3377,32 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- Records a call that produced a turn of a conversation, in one transaction: the turn, when there
+-- is one (as save_turn; `turn` is {dataset_id, conversation_id, title, blocks, mcp_session_id}),
+-- and the call's audit row (as audit), so that an answered call's row is committed with what the
+-- call wrote. Returns the conversation's id (NULL without a turn). A turn that cannot be saved
+-- raises as save_turn does and writes nothing: the caller then records the failure on its own.
+CREATE OR REPLACE FUNCTION record_call(account_id bigint, client_id text, action text, arguments jsonb, outcome text,
+                            duration_ms double precision, error text, question text, sql text, row_count bigint,
+                            turn jsonb)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF turn IS NOT NULL THEN
+        IF jsonb_typeof(turn) <> 'object' THEN
+            RAISE EXCEPTION 'turn must be a JSON object {dataset_id, conversation_id, title, blocks, mcp_session_id}'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        v_id := quarry.save_turn(account_id, quarry._require((turn->>'dataset_id')::bigint, 'turn.dataset_id'),
+                                 (turn->>'conversation_id')::bigint, turn->>'title', turn->'blocks',
+                                 turn->>'mcp_session_id');
+    END IF;
+    PERFORM quarry.audit(account_id, client_id, action, arguments, outcome, duration_ms, error, question, sql, row_count);
+    RETURN v_id;
+END $$;
+
 -- What starting a question (or a run of SQL) needs, in one call: that the account may ask (its
 -- role is checked, or this raises with the reason), the conversation continued (its latest
 -- turns), and the dataset: the one given, else the conversation's, else the account's only one,
@@ -4462,6 +4488,7 @@ LANGUAGE sql IMMUTABLE AS $$
         'account_models(bigint)',
         'dataset_model(bigint, bigint)',
         'audit(bigint, text, text, jsonb, text, double precision, text, text, text, bigint)',
+        'record_call(bigint, text, text, jsonb, text, double precision, text, text, text, bigint, jsonb)',
         -- OAuth
         'scopes()',
         'register_client(text, text[], text, text[], text, jsonb, text, inet, integer)',

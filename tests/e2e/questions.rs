@@ -203,6 +203,20 @@ async fn follow_ups_continue_the_conversation_and_unknowns_are_not_guessed() {
     assert_eq!(audited.get::<_, Option<String>>(0).as_deref(), Some("How many orders are there?"));
     assert!(audited.get::<_, Option<String>>(1).unwrap().contains("count(*)"));
     assert_eq!(audited.get::<_, Option<i64>>(2), Some(1));
+    // ... in the transaction that saved its turn: both were committed together, or neither.
+    let together: bool = admin()
+        .await
+        .query_one(
+            "SELECT b.xmin::text = a.xmin::text
+               FROM quarry.conversation_blocks b,
+                    (SELECT xmin FROM quarry.audit_log WHERE account_id = $1 AND action = 'run_query' ORDER BY id LIMIT 1) a
+              WHERE b.conversation_id = $2 AND b.seq = 1",
+            &[&me, &first["conversation_id"].as_i64().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(together, "the first question's audit row and its question block are one transaction's");
 }
 
 #[tokio::test]

@@ -112,26 +112,16 @@ impl Db {
     pub async fn delete_conversation(&self, account_id: i64, conversation_id: i64) -> Result<(), DbError> {
         self.execute("SELECT quarry.delete_conversation($1, $2)", &[&account_id, &conversation_id]).await
     }
+}
 
-    /// Saves a turn's blocks, in one transaction, to the conversation continued (or to a new one
-    /// with this title), and returns the conversation's id.
-    /// With an MCP session and no conversation, the turn joins the conversation that session
-    /// keeps for the dataset.
-    pub async fn save_turn(
-        &self,
-        account_id: i64,
-        dataset_id: i64,
-        conversation_id: Option<i64>,
-        title: &str,
-        blocks: &Value,
-        mcp_session: Option<&str>,
-    ) -> Result<i64, DbError> {
-        let row = self
-            .query_one(
-                "SELECT quarry.save_turn($1, $2, $3, $4, $5, $6)",
-                &[&account_id, &dataset_id, &conversation_id, &title, &blocks, &mcp_session],
-            )
-            .await?;
-        Ok(row.get(0))
-    }
+/// A turn of a conversation about to be saved (by `Db::record_call`, with the call's audit row):
+/// its blocks in order (`[{kind, content}, …]`), for the conversation continued, else the one the
+/// MCP session keeps for the dataset, else a new one with this title.
+#[derive(Debug)]
+pub struct NewTurn {
+    pub dataset_id: i64,
+    pub conversation_id: Option<i64>,
+    pub title: String,
+    pub blocks: Value,
+    pub mcp_session: Option<String>,
 }

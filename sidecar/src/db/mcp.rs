@@ -1,8 +1,9 @@
 //! The MCP server's state: the check of every request's bearer token (and MCP session), the
 //! sessions themselves, and the audit log of tool calls.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::conversations::NewTurn;
 use super::{Db, DbError};
 
 /// Who a request to `/mcp` comes from, as `quarry.check_mcp_request` found it.
@@ -70,5 +71,25 @@ impl Db {
             &[&e.account_id, &e.client_id, &e.tool, &e.arguments, &e.outcome, &e.duration_ms, &e.error, &e.question, &e.sql, &e.row_count],
         )
         .await
+    }
+
+    /// Records a call and the turn it produced in one transaction (the audit row committed with
+    /// the call's own writes) and returns the turn's conversation. When the turn cannot be saved
+    /// nothing is written, and the error says why.
+    pub async fn record_call(&self, e: &AuditEntry<'_>, turn: Option<&NewTurn>) -> Result<Option<i64>, DbError> {
+        let turn = turn.map(|t| {
+            json!({ "dataset_id": t.dataset_id, "conversation_id": t.conversation_id, "title": t.title,
+                    "blocks": t.blocks, "mcp_session_id": t.mcp_session })
+        });
+        let row = self
+            .query_one(
+                "SELECT quarry.record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[
+                    &e.account_id, &e.client_id, &e.tool, &e.arguments, &e.outcome, &e.duration_ms, &e.error, &e.question, &e.sql,
+                    &e.row_count, &turn,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
     }
 }

@@ -19,10 +19,12 @@ use super::error::Failure;
 use super::fields::{self, Fields, MAX_TEXT};
 use crate::db::Db;
 use crate::db::datasets::Detail;
+use crate::db::DbError;
+use crate::db::conversations::NewTurn;
 use crate::db::mcp::AuditEntry;
 use crate::db::sqlbot::{AssistantCheck, Caller as TokenOwner, Start, Started};
 use crate::mcp::pipeline::i18n::Lang;
-use crate::mcp::pipeline::{self, Ask, Caller, Pipeline, Status};
+use crate::mcp::pipeline::{self, Ask, Caller, Finished, Pipeline, Status};
 use crate::urls::PublicUrls;
 
 /// The client id the front's tokens (and audit rows) carry.
@@ -116,7 +118,7 @@ impl Caller for Silent {
 }
 
 /// What the audit log notes of a call beyond its outcome.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Note<'a> {
     question: Option<&'a str>,
     sql: Option<&'a str>,
@@ -171,6 +173,23 @@ impl Front {
         started: Instant,
         note: Note<'_>,
     ) -> Result<(), Failure> {
+        self.record(account_id, op, arguments, outcome, started, note, None).await.map(drop)
+    }
+
+    /// Writes the call's audit row and, in the same transaction, the conversation turn a question
+    /// left; returns the turn's conversation. A turn the extension refuses (a conversation deleted
+    /// meanwhile) makes the call a failure, recorded on its own.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        account_id: i64,
+        op: Op,
+        arguments: &Value,
+        outcome: Result<(), &Failure>,
+        started: Instant,
+        note: Note<'_>,
+        turn: Option<&NewTurn>,
+    ) -> Result<Option<i64>, Failure> {
         let error = outcome.err().map(Failure::message);
         let entry = AuditEntry {
             account_id,
@@ -184,12 +203,29 @@ impl Front {
             sql: note.sql,
             row_count: note.row_count,
         };
-        if self.db.audit(&entry).await.is_err() {
-            tracing::error!(operation = op.name(), account_id, "could not write the audit row; the answer is withheld");
-            return Err(Failure::Unavailable);
+        let recorded = match turn {
+            None => self.db.audit(&entry).await.map(|()| None),
+            Some(turn) => self.db.record_call(&entry, Some(turn)).await,
+        };
+        match recorded {
+            Ok(conversation) => {
+                tracing::info!(operation = op.name(), account_id, outcome = entry.outcome, "SQLBot-compatible call");
+                Ok(conversation)
+            }
+            Err(DbError::Unavailable | DbError::Internal(_)) => {
+                tracing::error!(operation = op.name(), account_id, "could not write the audit row; the answer is withheld");
+                Err(Failure::Unavailable)
+            }
+            Err(refused) if turn.is_some() => {
+                let failure = Failure::from(refused);
+                Box::pin(self.record(account_id, op, arguments, Err(&failure), started, note, None)).await?;
+                Err(failure)
+            }
+            Err(e) => {
+                tracing::error!(operation = op.name(), account_id, error = %e, "could not write the audit row; the answer is withheld");
+                Err(Failure::Unavailable)
+            }
         }
-        tracing::info!(operation = op.name(), account_id, outcome = entry.outcome, "SQLBot-compatible call");
-        Ok(())
     }
 
     /// `mcp_start {username, password}` (or `{token}`, and optionally `oid`): a token and a new chat.
@@ -409,34 +445,39 @@ impl Front {
     pub async fn answer(&self, p: Prepared, caller: &dyn Caller) -> Result<Answered, Failure> {
         let started = Instant::now();
         let question = p.ask.question.clone();
-        let outcome = match pipeline::ask(&self.pipeline, p.account_id, p.ask, caller).await {
+        let Finished { outcome, turn } = pipeline::ask(&self.pipeline, p.account_id, p.ask, caller).await;
+        let mut outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 let failure = Failure::from(e);
                 let note = Note { question: Some(&question), ..Note::default() };
-                self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await?;
+                self.record(p.account_id, p.op, &p.audit, Err(&failure), started, note, turn.as_ref()).await?;
                 return Err(failure);
             }
         };
         let chat_id = p.chat.map(|(id, _)| id);
+        let a = &outcome.answer;
+        let answered = a.status == Status::Answered;
+        let sql = a.sql.clone().or_else(|| a.attempts.last().map(|at| at.sql.clone()));
+        let row_count = a.result.as_ref().map(|r| r.row_count);
+        // What the audit row says of a question not answered (its message does not depend on the
+        // conversation, which is known once the turn is saved).
+        let unanswered = (!answered).then(|| Failure::Question { status: StatusCode::UNPROCESSABLE_ENTITY, body: answer::body(&outcome, chat_id) });
+        let note = Note { question: Some(&question), sql: sql.as_deref(), row_count };
+        let conversation = self.record(p.account_id, p.op, &p.audit, unanswered.as_ref().map_or(Ok(()), Err), started, note, turn.as_ref()).await?;
+        outcome.answer.conversation_id = conversation.unwrap_or_default();
         if let Some((chat, false)) = p.chat
             && let Err(e) = self.db.sqlbot_bind_chat(p.account_id, chat, outcome.answer.conversation_id).await
         {
             // The answer stands; the chat's next question starts another conversation.
             tracing::error!(error = %e, chat, "could not bind a chat to its conversation");
         }
-        let a = &outcome.answer;
         let body = answer::body(&outcome, chat_id);
-        let markdown = answer::markdown(a, chat_id);
-        let sql = a.sql.clone().or_else(|| a.attempts.last().map(|at| at.sql.clone()));
-        let note = Note { question: Some(&question), sql: sql.as_deref(), row_count: a.result.as_ref().map(|r| r.row_count) };
-        if a.status == Status::Answered {
-            self.audit(p.account_id, p.op, &p.audit, Ok(()), started, note).await?;
+        if answered {
+            let markdown = answer::markdown(&outcome.answer, chat_id);
             return Ok(Answered { body, image: outcome.image, markdown });
         }
-        let failure = Failure::Question { status: StatusCode::UNPROCESSABLE_ENTITY, body };
-        self.audit(p.account_id, p.op, &p.audit, Err(&failure), started, note).await?;
-        Err(failure)
+        Err(Failure::Question { status: StatusCode::UNPROCESSABLE_ENTITY, body })
     }
 }
 

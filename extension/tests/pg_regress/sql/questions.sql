@@ -36,3 +36,17 @@ SELECT regress.try(format('SELECT quarry.save_turn(1, 3, %s, %L, %L)', :turn, 'x
 SELECT regress.try($$SELECT quarry.save_turn(1, 1, NULL, 'x', '{"kind": "question"}')$$) AS not_an_array;
 SELECT regress.try($$SELECT quarry.save_turn(3, 3, NULL, 'x', '[]')$$) AS not_a_member;
 SELECT count(*) AS blocks FROM quarry.conversation_blocks WHERE conversation_id = :turn;
+
+-- A call and its turn are recorded in one transaction (record_call): the blocks and the audit row
+-- together; a turn that cannot be saved writes neither. Without a turn, only the audit row.
+SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{"sql": "SELECT 1"}', 'ok', 2.5, NULL, 'One?', 'SELECT 1', 1,
+    format('{"dataset_id": 1, "conversation_id": %s, "title": "x", "blocks": [{"kind": "question", "content": {"text": "One?"}}]}', :turn)::jsonb) = :turn AS recorded;
+SELECT (SELECT count(*) FROM quarry.conversation_blocks WHERE conversation_id = :turn) AS blocks,
+       (SELECT b.xmin::text FROM quarry.conversation_blocks b WHERE b.conversation_id = :turn ORDER BY seq DESC LIMIT 1)
+     = (SELECT a.xmin::text FROM quarry.audit_log a WHERE a.action = 'run_sql' ORDER BY id DESC LIMIT 1) AS one_transaction;
+SELECT regress.try(format($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, %L)$$,
+    format('{"dataset_id": 1, "conversation_id": %s, "title": "x", "blocks": [{"kind": "nonsense", "content": {}}]}', :turn))) AS bad_turn;
+SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, '[1]')$$) AS turn_not_an_object;
+SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, '{"title": "x", "blocks": []}')$$) AS turn_without_dataset;
+SELECT count(*) AS run_sql_rows FROM quarry.audit_log WHERE action = 'run_sql';
+SELECT quarry.record_call(1, 'qci_x', 'list_teams', '{}', 'ok', 1, NULL, NULL, NULL, NULL, NULL) IS NULL AS no_turn;

@@ -37,7 +37,7 @@ use self::providers::sampling::{self, ClientModel, Fallback, Sampler};
 use self::providers::{Complete, Format, Model};
 use crate::config::QuestionsConfig;
 use crate::db::Db;
-use crate::db::conversations::{History, Turn};
+use crate::db::conversations::{History, NewTurn, Turn};
 use crate::db::datasets::{DatasetRef, Runtime};
 use crate::db::questions::{Executor, QueryResult};
 use crate::metrics::Metrics;
@@ -245,6 +245,21 @@ pub struct Outcome {
     pub image: Option<Vec<u8>>,
 }
 
+/// What a run came to, and the turn it leaves for the caller to save with the call's audit row
+/// (then `answer.conversation_id` is the saved turn's). A run that ended in an error still leaves
+/// what it did; one that stopped before it began (no dataset, an account that may not ask) leaves
+/// no turn.
+pub struct Finished {
+    pub outcome: Result<Outcome, PipelineError>,
+    pub turn: Option<NewTurn>,
+}
+
+impl Finished {
+    fn stopped(e: PipelineError) -> Finished {
+        Finished { outcome: Err(e), turn: None }
+    }
+}
+
 /// One run of the pipeline: who asks, the dataset's limits, the row cap, where progress goes, and
 /// the blocks the run has produced so far (saved together, in one transaction, when it ends).
 struct Run<'a> {
@@ -263,14 +278,11 @@ impl Run<'_> {
         self.blocks.lock().unwrap_or_else(|e| e.into_inner()).push(json!({ "kind": kind, "content": content }));
     }
 
-    /// Saves the turn's blocks to the conversation continued (or the MCP session's, or a new one,
-    /// titled after the question) and returns the conversation's id.
-    async fn save(&self, conversation_id: Option<i64>, mcp_session: Option<&str>, title: &str) -> Result<i64, PipelineError> {
-        let started = Instant::now();
+    /// The turn's blocks, for the conversation continued (or the MCP session's, or a new one
+    /// titled after the question).
+    fn turn(&self, conversation_id: Option<i64>, mcp_session: Option<String>, title: &str) -> NewTurn {
         let blocks = Value::Array(std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner())));
-        let saved = self.pipeline.db.save_turn(self.account_id, self.dataset.id, conversation_id, title, &blocks, mcp_session).await;
-        self.pipeline.metrics.step("save", started);
-        Ok(saved?)
+        NewTurn { dataset_id: self.dataset.id, conversation_id, title: title.to_string(), blocks, mcp_session }
     }
 
     async fn report(&self, step: Step) {
@@ -436,22 +448,32 @@ async fn begin(
 }
 
 /// Answers a question.
-pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dyn Caller) -> Result<Outcome, PipelineError> {
+pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dyn Caller) -> Finished {
     let started = Instant::now();
     let lang = request.lang;
-    let (history, dataset, choice) =
-        begin(pipeline, account_id, request.dataset_id, request.conversation_id, request.team_id, &request.question, lang, caller)
-            .await?;
+    let begun = begin(pipeline, account_id, request.dataset_id, request.conversation_id, request.team_id, &request.question, lang, caller).await;
+    let (history, dataset, choice) = match begun {
+        Ok(begun) => begun,
+        Err(e) => return Finished::stopped(e),
+    };
     let dataset_id = dataset.id;
 
     Step::Schema.report(caller, lang).await;
     let schema_started = Instant::now();
-    let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
-    let semantics = Semantics::load(&pipeline.db, &pipeline.values, pipeline.settings.values_ttl, account_id, dataset_id).await?;
-    // A model also sees the tables themselves, with the values of small columns.
-    let ctx = match writer {
-        Writer::Model(_) => Some(context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, |_| true).await?),
-        Writer::Planner => None,
+    let prepared = async {
+        let (writer, model) = writer_for(pipeline, account_id, dataset_id, caller).await?;
+        let semantics = Semantics::load(&pipeline.db, &pipeline.values, pipeline.settings.values_ttl, account_id, dataset_id).await?;
+        // A model also sees the tables themselves, with the values of small columns.
+        let ctx = match writer {
+            Writer::Model(_) => Some(context::gather(&pipeline.db, &pipeline.executor, account_id, dataset_id, &request.question, |_| true).await?),
+            Writer::Planner => None,
+        };
+        Ok::<_, PipelineError>((writer, model, semantics, ctx))
+    }
+    .await;
+    let (writer, model, semantics, ctx) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return Finished::stopped(e),
     };
     pipeline.metrics.step(Step::Schema.name(), schema_started);
     let dataset = semantics.source.runtime.clone();
@@ -481,17 +503,16 @@ pub async fn ask(pipeline: &Pipeline, account_id: i64, request: Ask, caller: &dy
     }
     .await;
     // What happened is recorded even when the run ends in an error (a model that did not answer).
-    answer.conversation_id = run.save(history.map(|h| h.conversation_id), None, &request.question).await?;
-    let image = worked?;
+    let turn = run.turn(history.map(|h| h.conversation_id), None, &request.question);
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(Outcome { answer, image })
+    Finished { outcome: worked.map(|image| Outcome { answer, image }), turn: Some(turn) }
 }
 
 impl Answer {
     /// An answer about to be worked out.
     fn new(run: &Run<'_>, choice: Choice, question: String, model: Option<ModelRef>) -> Answer {
         Answer {
-            // Known once the turn is saved.
+            // Known once the caller has saved the turn.
             conversation_id: 0,
             dataset: DatasetRef { id: run.dataset.id, name: run.dataset.name.clone() },
             dataset_choice: choice,
@@ -683,11 +704,14 @@ async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_
 
 /// Runs SQL the caller wrote: the same dataset resolution, check, executor, caps, blocks and
 /// chart as a question, with the built-in analysis.
-pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Caller) -> Result<Outcome, PipelineError> {
+pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Caller) -> Finished {
     let started = Instant::now();
     let lang = request.lang;
-    let (history, dataset, choice) =
-        begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, &request.sql, lang, progress).await?;
+    let begun = begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, &request.sql, lang, progress).await;
+    let (history, dataset, choice) = match begun {
+        Ok(begun) => begun,
+        Err(e) => return Finished::stopped(e),
+    };
     let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
     let run = Run {
         pipeline,
@@ -710,10 +734,9 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
         }
     }
     .await;
-    answer.conversation_id = run.save(history.map(|h| h.conversation_id), request.mcp_session.as_deref(), &question).await?;
-    let image = worked?;
+    let turn = run.turn(history.map(|h| h.conversation_id), request.mcp_session, &question);
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(Outcome { answer, image })
+    Finished { outcome: worked.map(|image| Outcome { answer, image }), turn: Some(turn) }
 }
 
 #[cfg(test)]

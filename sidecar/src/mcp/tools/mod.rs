@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::identity::Identity;
 use super::server::QuarryServer;
 use crate::db::DbError;
+use crate::db::conversations::NewTurn;
 use crate::db::mcp::AuditEntry;
 use crate::mcp::pipeline::PipelineError;
 
@@ -92,7 +93,7 @@ pub struct Answer {
     pub audit: AuditNote,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct AuditNote {
     pub question: Option<String>,
     pub sql: Option<String>,
@@ -147,40 +148,113 @@ pub async fn run(
 ) -> CallToolResult {
     let started = Instant::now();
     let outcome = work.await;
+    let ending = Ending::of(&outcome);
+    match record(server, tool, identity, arguments, started, &ending, None).await {
+        Ok(_) => result(outcome),
+        Err(_) => withheld(tool, identity),
+    }
+}
+
+/// How a call ended, as its audit row and the metrics tell it.
+pub struct Ending {
+    /// ok, error or denied.
+    pub result: &'static str,
+    pub error: Option<String>,
+    pub note: AuditNote,
+}
+
+impl Ending {
+    fn of(outcome: &Result<Answer, ToolError>) -> Ending {
+        match outcome {
+            Ok(answer) => Ending::answered(answer.failure.clone(), &answer.audit),
+            Err(e) => Ending::failed(e),
+        }
+    }
+
+    /// An answer, or (with `failure`) an answer that is a tool error with something to show.
+    pub fn answered(failure: Option<String>, note: &AuditNote) -> Ending {
+        Ending { result: if failure.is_some() { "error" } else { "ok" }, error: failure, note: note.clone() }
+    }
+
+    pub fn failed(e: &ToolError) -> Ending {
+        Ending { result: e.outcome(), error: Some(e.message()), note: AuditNote::default() }
+    }
+}
+
+/// Why a call could not be recorded.
+pub enum Unrecorded {
+    /// The turn was refused (a conversation deleted meanwhile, say): nothing was written.
+    Turn(ToolError),
+    /// The database did not take the audit row.
+    Audit,
+}
+
+/// Writes the call's audit row and, in the same transaction, the conversation turn it produced
+/// (returning the turn's conversation); counts the call in the metrics and logs it.
+pub async fn record(
+    server: &QuarryServer,
+    tool: &str,
+    identity: &Identity,
+    arguments: Value,
+    started: Instant,
+    ending: &Ending,
+    turn: Option<&NewTurn>,
+) -> Result<Option<i64>, Unrecorded> {
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    let (result_name, error, note) = match &outcome {
-        Ok(Answer { failure: Some(message), audit, .. }) => ("error", Some(message.clone()), audit),
-        Ok(answer) => ("ok", None, &answer.audit),
-        Err(e) => (e.outcome(), Some(e.message()), &AuditNote::default()),
-    };
-    server.metrics.tool_call(tool, result_name, elapsed);
     let arguments = summarize(arguments);
-    let audited = server
-        .db
-        .audit(&AuditEntry {
-            account_id: identity.account_id,
-            client_id: &identity.client_id,
-            tool,
-            arguments: &arguments,
-            outcome: result_name,
-            duration_ms,
-            error: error.as_deref(),
-            question: note.question.as_deref(),
-            sql: note.sql.as_deref(),
-            row_count: note.row_count,
-        })
-        .await;
-    if audited.is_err() {
-        // Fail closed: no call is answered without its audit row. (What a writing tool changed
-        // stays changed; the message says so, and the client may look before trying again.)
-        tracing::error!(tool, account_id = identity.account_id, "could not write the audit row; the answer is withheld");
-        return CallToolResult::error(vec![ContentBlock::text(
-            "Quarry could not record this call in its audit log, so its answer is withheld. The database may be \
-             restarting: try again in a moment (a change this call made may already be saved).",
-        )]);
+    let entry = AuditEntry {
+        account_id: identity.account_id,
+        client_id: &identity.client_id,
+        tool,
+        arguments: &arguments,
+        outcome: ending.result,
+        duration_ms,
+        error: ending.error.as_deref(),
+        question: ending.note.question.as_deref(),
+        sql: ending.note.sql.as_deref(),
+        row_count: ending.note.row_count,
+    };
+    let saving = Instant::now();
+    let recorded = match turn {
+        None => server.db.audit(&entry).await.map(|()| None),
+        Some(turn) => {
+            let recorded = server.db.record_call(&entry, Some(turn)).await;
+            server.metrics.step("save", saving);
+            recorded
+        }
+    };
+    match recorded {
+        Ok(conversation) => {
+            server.metrics.tool_call(tool, ending.result, elapsed);
+            tracing::info!(tool, account_id = identity.account_id, outcome = ending.result, duration_ms, "tool call");
+            Ok(conversation)
+        }
+        Err(e @ (DbError::Unavailable | DbError::Internal(_))) => {
+            tracing::error!(tool, account_id = identity.account_id, error = %e, "could not write the audit row");
+            Err(Unrecorded::Audit)
+        }
+        Err(e) if turn.is_some() => Err(Unrecorded::Turn(e.into())),
+        Err(e) => {
+            tracing::error!(tool, account_id = identity.account_id, error = %e, "could not write the audit row");
+            Err(Unrecorded::Audit)
+        }
     }
-    tracing::info!(tool, account_id = identity.account_id, outcome = result_name, duration_ms, "tool call");
+}
+
+/// Fail closed: no call is answered without its audit row. (What a writing tool changed stays
+/// changed; the message says so, and the client may look before trying again.)
+pub fn withheld(tool: &str, identity: &Identity) -> CallToolResult {
+    tracing::error!(tool, account_id = identity.account_id, "the answer is withheld: no audit row");
+    CallToolResult::error(vec![ContentBlock::text(
+        "Quarry could not record this call in its audit log, so its answer is withheld. The database may be \
+         restarting: try again in a moment (a change this call made may already be saved).",
+    )])
+}
+
+/// The tool result of an outcome: structured content and text (a tool error when the answer is a
+/// failure with something to show), or a tool error with its message.
+pub fn result(outcome: Result<Answer, ToolError>) -> CallToolResult {
     match outcome {
         Ok(answer) => {
             let mut result = CallToolResult::structured(answer.structured);

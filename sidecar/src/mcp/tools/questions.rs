@@ -2,6 +2,8 @@
 //! and `run_sql` (SQL the caller's own model wrote, through the same check, executor, caps,
 //! conversation blocks and audit). Progress notifications go to clients that sent a token.
 
+use std::time::Instant;
+
 use base64::Engine;
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
@@ -11,14 +13,14 @@ use rmcp::{ErrorData as McpError, Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer as ToolAnswer, AuditNote, ToolError, args, run};
+use super::{Answer as ToolAnswer, AuditNote, Ending, ToolError, Unrecorded, args, record, result, withheld};
 use crate::mcp::identity::Identity;
 use crate::mcp::pipeline::analysis::{format_value, markdown_table};
 use crate::mcp::pipeline::dataset::Choice;
 use crate::mcp::pipeline::i18n::{Lang, t};
 use crate::mcp::pipeline::providers::Message;
 use crate::mcp::pipeline::providers::sampling::Sampler;
-use crate::mcp::pipeline::{self, Answer, Ask, Caller, Outcome, RunSql, Status};
+use crate::mcp::pipeline::{self, Answer, Ask, Caller, Finished, Outcome, RunSql, Status};
 use crate::mcp::server::QuarryServer;
 
 /// Longest question accepted, in characters.
@@ -221,25 +223,67 @@ fn answer_text(a: &Answer) -> String {
     out
 }
 
-/// Turns the pipeline's outcome into the tool's answer: structured content, text, the image, the
-/// audit note, and a tool error when every attempt failed.
-fn respond(outcome: Outcome) -> Result<ToolAnswer, ToolError> {
-    let Outcome { answer, image } = outcome;
+/// What the audit row notes of an outcome, and the failure message when every attempt failed
+/// (the answer is then a tool error, with what there is to show).
+fn ending(outcome: &Outcome) -> Ending {
+    let answer = &outcome.answer;
     let note = AuditNote {
         question: Some(answer.question.clone()),
         sql: answer.sql.clone().or_else(|| answer.attempts.last().map(|a| a.sql.clone())),
         row_count: answer.result.as_ref().map(|r| r.row_count),
     };
-    let mut reply = ToolAnswer::new(&answer, answer_text(&answer))?.noting(note);
+    let failure = (answer.status == Status::Failed)
+        .then(|| format!("The SQL did not run: {}", answer.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default()));
+    Ending::answered(failure, &note)
+}
+
+/// Turns the pipeline's outcome into the tool's answer: structured content, text, the image, and
+/// a tool error when every attempt failed.
+fn respond(outcome: Outcome, ending: Ending) -> Result<ToolAnswer, ToolError> {
+    let Outcome { answer, image } = outcome;
+    let mut reply = ToolAnswer::new(&answer, answer_text(&answer))?.noting(ending.note);
     if let Some(png) = image {
         reply = reply.with_content(ContentBlock::image(base64::engine::general_purpose::STANDARD.encode(png), "image/png"));
     }
-    if answer.status == Status::Failed {
-        let last = answer.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
-        let message = format!("The SQL did not run: {last}");
+    if let Some(message) = ending.error {
         reply = reply.failed(message);
     }
     Ok(reply)
+}
+
+/// Records a question tool's call: its audit row and the turn the pipeline left, in one
+/// transaction; then the answer, which names the turn's conversation. A turn the extension
+/// refuses leaves the call a failure, recorded on its own.
+async fn conclude(
+    server: &QuarryServer,
+    tool: &str,
+    identity: &Identity,
+    arguments: serde_json::Value,
+    started: Instant,
+    finished: Result<Finished, ToolError>,
+) -> CallToolResult {
+    let (outcome, turn) = match finished {
+        Ok(Finished { outcome, turn }) => (outcome.map_err(ToolError::from), turn),
+        Err(e) => (Err(e), None),
+    };
+    let ended = match &outcome {
+        Ok(outcome) => ending(outcome),
+        Err(e) => Ending::failed(e),
+    };
+    match record(server, tool, identity, arguments.clone(), started, &ended, turn.as_ref()).await {
+        Ok(conversation) => result(outcome.and_then(|mut outcome| {
+            outcome.answer.conversation_id = conversation.unwrap_or_default();
+            respond(outcome, ended)
+        })),
+        Err(Unrecorded::Turn(refused)) => {
+            let failure = ToolError::Invalid(format!("The answer could not be saved in its conversation: {}", refused.message()));
+            match record(server, tool, identity, arguments, started, &Ending::failed(&failure), None).await {
+                Ok(_) => result(Err(failure)),
+                Err(_) => withheld(tool, identity),
+            }
+        }
+        Err(Unrecorded::Audit) => withheld(tool, identity),
+    }
 }
 
 #[tool_router(router = questions_router, vis = "pub(crate)")]
@@ -258,7 +302,8 @@ impl QuarryServer {
         Parameters(a): Parameters<RunQueryArgs>,
     ) -> Result<CallToolResult, McpError> {
         let progress = McpCaller::new(&context);
-        Ok(run(self, "run_query", &identity, args(&a), async {
+        let started = Instant::now();
+        let finished = async {
             let question = a.question.trim();
             if question.is_empty() || question.chars().count() > MAX_QUESTION {
                 return Err(ToolError::Invalid(format!("question must be 1 to {MAX_QUESTION} characters")));
@@ -273,9 +318,10 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::ask(&self.pipeline, identity.account_id, request, &progress).await?)
-        })
-        .await)
+            Ok(pipeline::ask(&self.pipeline, identity.account_id, request, &progress).await)
+        }
+        .await;
+        Ok(conclude(self, "run_query", &identity, args(&a), started, finished).await)
     }
 
     #[tool(
@@ -292,7 +338,8 @@ impl QuarryServer {
         Parameters(a): Parameters<RunSqlArgs>,
     ) -> Result<CallToolResult, McpError> {
         let progress = McpCaller::new(&context);
-        Ok(run(self, "run_sql", &identity, args(&a), async {
+        let started = Instant::now();
+        let finished = async {
             if a.sql.trim().is_empty() || a.sql.len() > MAX_SQL {
                 return Err(ToolError::Invalid(format!("sql must be 1 to {MAX_SQL} bytes")));
             }
@@ -310,8 +357,9 @@ impl QuarryServer {
                 return_image: a.return_image.unwrap_or(false),
                 max_rows: a.max_rows,
             };
-            respond(pipeline::run_sql(&self.pipeline, identity.account_id, request, &progress).await?)
-        })
-        .await)
+            Ok(pipeline::run_sql(&self.pipeline, identity.account_id, request, &progress).await)
+        }
+        .await;
+        Ok(conclude(self, "run_sql", &identity, args(&a), started, finished).await)
     }
 }
