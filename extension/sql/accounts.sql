@@ -158,32 +158,31 @@ END $$;
 CREATE FUNCTION _role_problem(role_oid oid) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    r pg_catalog.pg_roles;
-    v_other text;
+    -- Roles whose members reach beyond the data they should answer from, in the order named.
+    c_reaching CONSTANT text[] := ARRAY['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
+        'pg_read_all_data', 'pg_write_all_data', 'pg_signal_backend', 'pg_read_all_stats', 'pg_read_all_settings',
+        'pg_monitor', 'pg_checkpoint'];
+    r record;
 BEGIN
-    SELECT * INTO r FROM pg_catalog.pg_roles WHERE oid = role_oid;
+    -- One query (every question checks its role twice).
+    SELECT a.rolsuper, a.rolbypassrls,
+           (SELECT p.rolname FROM pg_catalog.pg_roles p
+             WHERE (p.rolsuper OR p.rolbypassrls) AND p.oid <> a.oid AND pg_catalog.pg_has_role(a.oid, p.oid, 'MEMBER')
+             LIMIT 1) AS bypassing,
+           (SELECT p.rolname FROM pg_catalog.pg_roles p
+             WHERE p.rolname = ANY (c_reaching) AND pg_catalog.pg_has_role(a.oid, p.oid, 'MEMBER')
+             ORDER BY pg_catalog.array_position(c_reaching, p.rolname::text) LIMIT 1) AS reaching,
+           pg_catalog.has_schema_privilege(a.oid, 'quarry', 'USAGE') AS uses_quarry
+      INTO r FROM pg_catalog.pg_roles a WHERE a.oid = role_oid;
     IF r.rolsuper THEN
         RETURN 'it is a superuser, which bypasses privileges and row-level security';
     ELSIF r.rolbypassrls THEN
         RETURN 'it has BYPASSRLS, which bypasses row-level security';
-    END IF;
-    SELECT p.rolname INTO v_other FROM pg_catalog.pg_roles p
-     WHERE (p.rolsuper OR p.rolbypassrls) AND p.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
-     LIMIT 1;
-    IF v_other IS NOT NULL THEN
-        RETURN format('it is a member of %I, which is a superuser or has BYPASSRLS', v_other);
-    END IF;
-    SELECT b.name INTO v_other
-      FROM unnest(ARRAY['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
-                        'pg_read_all_data', 'pg_write_all_data', 'pg_signal_backend', 'pg_read_all_stats',
-                        'pg_read_all_settings', 'pg_monitor', 'pg_checkpoint']) AS b(name)
-     WHERE pg_catalog.to_regrole(b.name) IS NOT NULL
-       AND pg_catalog.pg_has_role(r.oid, pg_catalog.to_regrole(b.name), 'MEMBER')
-     LIMIT 1;
-    IF v_other IS NOT NULL THEN
-        RETURN format('it is a member of %I, which reaches beyond the data it should answer from', v_other);
-    END IF;
-    IF pg_catalog.has_schema_privilege(r.oid, 'quarry', 'USAGE') THEN
+    ELSIF r.bypassing IS NOT NULL THEN
+        RETURN format('it is a member of %I, which is a superuser or has BYPASSRLS', r.bypassing);
+    ELSIF r.reaching IS NOT NULL THEN
+        RETURN format('it is a member of %I, which reaches beyond the data it should answer from', r.reaching);
+    ELSIF r.uses_quarry THEN
         RETURN 'it can use the quarry schema (it is a service or administration role)';
     END IF;
     RETURN NULL;

@@ -9,10 +9,11 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.conversations;
 BEGIN
+    PERFORM quarry._require(conversation_id, 'conversation_id');
     SELECT c.* INTO v FROM quarry.conversations c
       JOIN quarry.datasets d ON d.id = c.dataset_id
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = c.account_id
-     WHERE c.id = quarry._require(conversation_id, 'conversation_id') AND c.account_id = _conversation_for.account_id;
+     WHERE c.id = _conversation_for.conversation_id AND c.account_id = _conversation_for.account_id;
     IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'conversation % does not exist', conversation_id USING ERRCODE = 'undefined_object';

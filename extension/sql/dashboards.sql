@@ -9,9 +9,10 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.dashboards;
 BEGIN
+    PERFORM quarry._require(dashboard_id, 'dashboard_id');
     SELECT d.* INTO v FROM quarry.dashboards d
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dashboard_for.account_id
-     WHERE d.id = quarry._require(dashboard_id, 'dashboard_id');
+     WHERE d.id = _dashboard_for.dashboard_id;
     IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dashboard % does not exist', dashboard_id USING ERRCODE = 'undefined_object';

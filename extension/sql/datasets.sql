@@ -5,7 +5,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets;
 BEGIN
-    SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
+    PERFORM quarry._require(dataset_id, 'dataset_id');
+    SELECT * INTO v FROM quarry.datasets d WHERE d.id = _dataset.dataset_id;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'dataset % does not exist', dataset_id USING ERRCODE = 'undefined_object';
     END IF;
@@ -14,13 +15,16 @@ END $$;
 
 -- Whether an account may use a dataset of its teams: any of them, except that an assistant's
 -- account (sqlbot.sql) may use only the datasets registered for the assistant.
+-- (PL/pgSQL, not SQL: a SQL function with a subquery is never inlined, so each call would plan it
+-- anew; PL/pgSQL keeps the plan.)
 CREATE FUNCTION _assistant_allows(account_id bigint, dataset_id bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT NOT EXISTS (SELECT 1 FROM quarry.assistants a
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN NOT EXISTS (SELECT 1 FROM quarry.assistants a
                         WHERE a.account_id = _assistant_allows.account_id
                           AND NOT EXISTS (SELECT 1 FROM quarry.assistant_datasets x
-                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id))
-$$;
+                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id));
+END $$;
 
 -- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
 -- assistant's account, one of the assistant's datasets).
@@ -29,11 +33,13 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets;
 BEGIN
-    SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
+    PERFORM quarry._require(dataset_id, 'dataset_id');
+    -- One query, which PL/pgSQL plans once: every question runs this twice.
+    SELECT d.* INTO v FROM quarry.datasets d
+      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
+     WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
     -- An unknown dataset and someone else's dataset look the same to the caller.
-    IF v.id IS NULL OR NOT EXISTS (SELECT 1 FROM quarry.team_members m
-                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id)
-       OR NOT quarry._assistant_allows(account_id, v.id) THEN
+    IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';

@@ -198,10 +198,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v quarry.assistants;
 BEGIN
+    PERFORM quarry._require(assistant_id, 'assistant_id');
     IF lock THEN
-        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id') FOR UPDATE;
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = _assistant.assistant_id FOR UPDATE;
     ELSE
-        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id');
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = _assistant.assistant_id;
     END IF;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'assistant % does not exist', assistant_id USING ERRCODE = 'undefined_object';

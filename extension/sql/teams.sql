@@ -5,7 +5,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.teams;
 BEGIN
-    SELECT * INTO v FROM quarry.teams t WHERE t.id = quarry._require(team_id, 'team_id');
+    PERFORM quarry._require(team_id, 'team_id');
+    SELECT * INTO v FROM quarry.teams t WHERE t.id = _team.team_id;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'team % does not exist', team_id USING ERRCODE = 'undefined_object';
     END IF;
@@ -113,10 +114,11 @@ DECLARE
     v_role text;
     v_disabled boolean;
 BEGIN
+    PERFORM quarry._require(account_id, 'account_id');
     SELECT m.role, a.disabled INTO v_role, v_disabled
       FROM quarry.accounts a
       LEFT JOIN quarry.team_members m ON m.account_id = a.id AND m.team_id = _require_member.team_id
-     WHERE a.id = quarry._require(_require_member.account_id, 'account_id');
+     WHERE a.id = _require_member.account_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'account % does not exist', account_id USING ERRCODE = 'undefined_object';
     ELSIF v_disabled THEN
