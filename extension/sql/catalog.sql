@@ -5,17 +5,20 @@
 
 -- The relations a dataset covers that hold rows, as an array of OIDs (so that callers probe
 -- pg_class by OID instead of scanning it). Partitions are reached through their parent.
+-- (PL/pgSQL, not SQL: a SQL function with an aggregate is never inlined, so it would be planned
+-- anew on every call, which cost more than running it.)
 CREATE FUNCTION _dataset_relations(dataset_id bigint) RETURNS oid[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
-      FROM quarry.dataset_sources s
-      JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
-      JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-     WHERE s.dataset_id = _dataset_relations.dataset_id
-       AND (s.relation_name IS NULL OR c.relname = s.relation_name)
-       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-       AND NOT c.relispartition
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
+              FROM quarry.dataset_sources s
+              JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
+              JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+             WHERE s.dataset_id = _dataset_relations.dataset_id
+               AND (s.relation_name IS NULL OR c.relname = s.relation_name)
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND NOT c.relispartition);
+END $$;
 
 -- Whether a relation (by schema and name) belongs to a dataset's sources. An index probe.
 CREATE FUNCTION _in_dataset(dataset_id bigint, schema_name name, relation_name name) RETURNS boolean

@@ -486,32 +486,31 @@ END $$;
 CREATE OR REPLACE FUNCTION _role_problem(role_oid oid) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    r pg_catalog.pg_roles;
-    v_other text;
+    -- Roles whose members reach beyond the data they should answer from, in the order named.
+    c_reaching CONSTANT text[] := ARRAY['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
+        'pg_read_all_data', 'pg_write_all_data', 'pg_signal_backend', 'pg_read_all_stats', 'pg_read_all_settings',
+        'pg_monitor', 'pg_checkpoint'];
+    r record;
 BEGIN
-    SELECT * INTO r FROM pg_catalog.pg_roles WHERE oid = role_oid;
+    -- One query (every question checks its role twice).
+    SELECT a.rolsuper, a.rolbypassrls,
+           (SELECT p.rolname FROM pg_catalog.pg_roles p
+             WHERE (p.rolsuper OR p.rolbypassrls) AND p.oid <> a.oid AND pg_catalog.pg_has_role(a.oid, p.oid, 'MEMBER')
+             LIMIT 1) AS bypassing,
+           (SELECT p.rolname FROM pg_catalog.pg_roles p
+             WHERE p.rolname = ANY (c_reaching) AND pg_catalog.pg_has_role(a.oid, p.oid, 'MEMBER')
+             ORDER BY pg_catalog.array_position(c_reaching, p.rolname::text) LIMIT 1) AS reaching,
+           pg_catalog.has_schema_privilege(a.oid, 'quarry', 'USAGE') AS uses_quarry
+      INTO r FROM pg_catalog.pg_roles a WHERE a.oid = role_oid;
     IF r.rolsuper THEN
         RETURN 'it is a superuser, which bypasses privileges and row-level security';
     ELSIF r.rolbypassrls THEN
         RETURN 'it has BYPASSRLS, which bypasses row-level security';
-    END IF;
-    SELECT p.rolname INTO v_other FROM pg_catalog.pg_roles p
-     WHERE (p.rolsuper OR p.rolbypassrls) AND p.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
-     LIMIT 1;
-    IF v_other IS NOT NULL THEN
-        RETURN format('it is a member of %I, which is a superuser or has BYPASSRLS', v_other);
-    END IF;
-    SELECT b.name INTO v_other
-      FROM unnest(ARRAY['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',
-                        'pg_read_all_data', 'pg_write_all_data', 'pg_signal_backend', 'pg_read_all_stats',
-                        'pg_read_all_settings', 'pg_monitor', 'pg_checkpoint']) AS b(name)
-     WHERE pg_catalog.to_regrole(b.name) IS NOT NULL
-       AND pg_catalog.pg_has_role(r.oid, pg_catalog.to_regrole(b.name), 'MEMBER')
-     LIMIT 1;
-    IF v_other IS NOT NULL THEN
-        RETURN format('it is a member of %I, which reaches beyond the data it should answer from', v_other);
-    END IF;
-    IF pg_catalog.has_schema_privilege(r.oid, 'quarry', 'USAGE') THEN
+    ELSIF r.bypassing IS NOT NULL THEN
+        RETURN format('it is a member of %I, which is a superuser or has BYPASSRLS', r.bypassing);
+    ELSIF r.reaching IS NOT NULL THEN
+        RETURN format('it is a member of %I, which reaches beyond the data it should answer from', r.reaching);
+    ELSIF r.uses_quarry THEN
         RETURN 'it can use the quarry schema (it is a service or administration role)';
     END IF;
     RETURN NULL;
@@ -572,7 +571,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.teams;
 BEGIN
-    SELECT * INTO v FROM quarry.teams t WHERE t.id = quarry._require(team_id, 'team_id');
+    PERFORM quarry._require(team_id, 'team_id');
+    SELECT * INTO v FROM quarry.teams t WHERE t.id = _team.team_id;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'team % does not exist', team_id USING ERRCODE = 'undefined_object';
     END IF;
@@ -680,10 +680,11 @@ DECLARE
     v_role text;
     v_disabled boolean;
 BEGIN
+    PERFORM quarry._require(account_id, 'account_id');
     SELECT m.role, a.disabled INTO v_role, v_disabled
       FROM quarry.accounts a
       LEFT JOIN quarry.team_members m ON m.account_id = a.id AND m.team_id = _require_member.team_id
-     WHERE a.id = quarry._require(_require_member.account_id, 'account_id');
+     WHERE a.id = _require_member.account_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'account % does not exist', account_id USING ERRCODE = 'undefined_object';
     ELSIF v_disabled THEN
@@ -717,7 +718,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets;
 BEGIN
-    SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
+    PERFORM quarry._require(dataset_id, 'dataset_id');
+    SELECT * INTO v FROM quarry.datasets d WHERE d.id = _dataset.dataset_id;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'dataset % does not exist', dataset_id USING ERRCODE = 'undefined_object';
     END IF;
@@ -726,13 +728,16 @@ END $$;
 
 -- Whether an account may use a dataset of its teams: any of them, except that an assistant's
 -- account (sqlbot.sql) may use only the datasets registered for the assistant.
+-- (PL/pgSQL, not SQL: a SQL function with a subquery is never inlined, so each call would plan it
+-- anew; PL/pgSQL keeps the plan.)
 CREATE OR REPLACE FUNCTION _assistant_allows(account_id bigint, dataset_id bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT NOT EXISTS (SELECT 1 FROM quarry.assistants a
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN NOT EXISTS (SELECT 1 FROM quarry.assistants a
                         WHERE a.account_id = _assistant_allows.account_id
                           AND NOT EXISTS (SELECT 1 FROM quarry.assistant_datasets x
-                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id))
-$$;
+                                           WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id));
+END $$;
 
 -- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
 -- assistant's account, one of the assistant's datasets).
@@ -741,11 +746,13 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.datasets;
 BEGIN
-    SELECT * INTO v FROM quarry.datasets d WHERE d.id = quarry._require(dataset_id, 'dataset_id');
+    PERFORM quarry._require(dataset_id, 'dataset_id');
+    -- One query, which PL/pgSQL plans once: every question runs this twice.
+    SELECT d.* INTO v FROM quarry.datasets d
+      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
+     WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
     -- An unknown dataset and someone else's dataset look the same to the caller.
-    IF v.id IS NULL OR NOT EXISTS (SELECT 1 FROM quarry.team_members m
-                                    WHERE m.team_id = v.team_id AND m.account_id = _dataset_for.account_id)
-       OR NOT quarry._assistant_allows(account_id, v.id) THEN
+    IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';
@@ -1035,17 +1042,20 @@ END $$;
 
 -- The relations a dataset covers that hold rows, as an array of OIDs (so that callers probe
 -- pg_class by OID instead of scanning it). Partitions are reached through their parent.
+-- (PL/pgSQL, not SQL: a SQL function with an aggregate is never inlined, so it would be planned
+-- anew on every call, which cost more than running it.)
 CREATE OR REPLACE FUNCTION _dataset_relations(dataset_id bigint) RETURNS oid[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
-      FROM quarry.dataset_sources s
-      JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
-      JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-     WHERE s.dataset_id = _dataset_relations.dataset_id
-       AND (s.relation_name IS NULL OR c.relname = s.relation_name)
-       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-       AND NOT c.relispartition
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
+              FROM quarry.dataset_sources s
+              JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
+              JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+             WHERE s.dataset_id = _dataset_relations.dataset_id
+               AND (s.relation_name IS NULL OR c.relname = s.relation_name)
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND NOT c.relispartition);
+END $$;
 
 -- Whether a relation (by schema and name) belongs to a dataset's sources. An index probe.
 CREATE OR REPLACE FUNCTION _in_dataset(dataset_id bigint, schema_name name, relation_name name) RETURNS boolean
@@ -2280,10 +2290,11 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.conversations;
 BEGIN
+    PERFORM quarry._require(conversation_id, 'conversation_id');
     SELECT c.* INTO v FROM quarry.conversations c
       JOIN quarry.datasets d ON d.id = c.dataset_id
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = c.account_id
-     WHERE c.id = quarry._require(conversation_id, 'conversation_id') AND c.account_id = _conversation_for.account_id;
+     WHERE c.id = _conversation_for.conversation_id AND c.account_id = _conversation_for.account_id;
     IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'conversation % does not exist', conversation_id USING ERRCODE = 'undefined_object';
@@ -2448,9 +2459,10 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v quarry.dashboards;
 BEGIN
+    PERFORM quarry._require(dashboard_id, 'dashboard_id');
     SELECT d.* INTO v FROM quarry.dashboards d
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dashboard_for.account_id
-     WHERE d.id = quarry._require(dashboard_id, 'dashboard_id');
+     WHERE d.id = _dashboard_for.dashboard_id;
     IF v.id IS NULL THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dashboard % does not exist', dashboard_id USING ERRCODE = 'undefined_object';
@@ -4018,11 +4030,13 @@ CREATE OR REPLACE FUNCTION audit(
     sql          text DEFAULT NULL,
     row_count    bigint DEFAULT NULL
 ) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- (PL/pgSQL, not SQL, so that the INSERT is planned once per connection, not on every call.)
     INSERT INTO quarry.audit_log (account_id, client_id, action, arguments, outcome, duration_ms, error, question, sql, row_count)
     VALUES (audit.account_id, audit.client_id, left(audit.action, 100), coalesce(audit.arguments, '{}'), audit.outcome,
-            audit.duration_ms, left(audit.error, 2000), left(audit.question, 2000), left(audit.sql, 20000), audit.row_count)
-$$;
+            audit.duration_ms, left(audit.error, 2000), left(audit.question, 2000), left(audit.sql, 20000), audit.row_count);
+END $$;
 
 -- From extension/sql/sqlbot.sql -------------------------------------------------------------------
 -- The SQLBot-compatible front (README, "SQLBot-compatible front"). SQLBot's clients sign in with a
@@ -4225,10 +4239,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v quarry.assistants;
 BEGIN
+    PERFORM quarry._require(assistant_id, 'assistant_id');
     IF lock THEN
-        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id') FOR UPDATE;
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = _assistant.assistant_id FOR UPDATE;
     ELSE
-        SELECT * INTO v FROM quarry.assistants a WHERE a.id = quarry._require(_assistant.assistant_id, 'assistant_id');
+        SELECT * INTO v FROM quarry.assistants a WHERE a.id = _assistant.assistant_id;
     END IF;
     IF v.id IS NULL THEN
         RAISE EXCEPTION 'assistant % does not exist', assistant_id USING ERRCODE = 'undefined_object';
