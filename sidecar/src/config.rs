@@ -52,6 +52,10 @@ pub struct Config {
     pub pool_wait: Duration,
     /// How long in-flight requests may take to finish after a stop signal (`QUARRY_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
+    /// How long a connection may wait for a request's head before it is closed: an idle
+    /// keep-alive connection, or a client sending its headers that slowly
+    /// (`QUARRY_HTTP_IDLE_TIMEOUT_MS`, default 30 s).
+    pub http_idle_timeout: Duration,
     /// `json` (default) or `text` (`QUARRY_LOG_FORMAT`); the level comes from `QUARRY_LOG`.
     pub log_format: LogFormat,
     /// OAuth lifetimes and switches.
@@ -232,6 +236,7 @@ impl Config {
             live_sessions: number(&get, "QUARRY_MCP_LIVE_SESSIONS", 256, 1..=1_000_000)?,
             pool_wait: Duration::from_millis(number(&get, "QUARRY_DB_WAIT_MS", 5000, 1..=600_000)? as u64),
             shutdown_grace: Duration::from_millis(number(&get, "QUARRY_SHUTDOWN_GRACE_MS", 10_000, 0..=600_000)? as u64),
+            http_idle_timeout: Duration::from_millis(number(&get, "QUARRY_HTTP_IDLE_TIMEOUT_MS", 30_000, 100..=3_600_000)? as u64),
             oauth: OAuthConfig {
                 access_ttl: seconds(&get, "QUARRY_ACCESS_TOKEN_TTL", 3600, 60..=86_400)?,
                 refresh_ttl: seconds(&get, "QUARRY_REFRESH_TOKEN_TTL", 30 * 86_400, 3600..=365 * 86_400)?,

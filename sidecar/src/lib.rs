@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod pages;
 pub mod pg_tls;
+pub mod serve;
 pub mod server;
 pub mod session;
 pub mod sqlbot;

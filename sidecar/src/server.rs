@@ -17,7 +17,7 @@ use crate::db::questions::Executor;
 use crate::error::Error;
 use crate::metrics::{self, Metrics, Scrape};
 use crate::state::AppState;
-use crate::{health, mcp, oauth, pages, sqlbot};
+use crate::{health, mcp, oauth, pages, serve, sqlbot};
 
 /// Largest request body accepted anywhere; endpoints may set smaller limits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -152,11 +152,12 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         }
     };
 
-    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router(state.clone());
     let stopped = async move {
         let mut stop_rx = stop_rx;
         let _ = stop_rx.wait_for(|stop| *stop).await;
     };
+    let idle = config.http_idle_timeout;
     let server = match https {
         None => {
             // Responses (SSE above all) go out in several small writes: without TCP_NODELAY, Nagle's
@@ -164,15 +165,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
+            tokio::spawn(serve::serve(listener, app, idle, stopped))
         }
-        Some(tls) => {
-            // The TLS listener sets TCP_NODELAY itself; `tap_io` gives axum the peer address.
-            let listener = crate::https::TlsListener::new(listener, tls)?.tap_io(|_| {});
-            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
-            tokio::spawn(async move { server.await })
-        }
+        // The TLS listener sets TCP_NODELAY itself.
+        Some(tls) => tokio::spawn(serve::serve(crate::https::TlsListener::new(listener, tls)?, app, idle, stopped)),
     };
     tracing::info!(address = %local, public_url = %state.urls.issuer, https = config.tls.is_some(), "listening");
 
@@ -181,7 +177,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let _ = stop_tx.send(true);
     // Long-lived streams may never finish on their own: give them the grace period, no more.
     match tokio::time::timeout(config.shutdown_grace, server).await {
-        Ok(Ok(result)) => result?,
+        Ok(Ok(())) => {}
         Ok(Err(join)) => return Err(ServeError::Setup(format!("server task failed: {join}"))),
         Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
     }

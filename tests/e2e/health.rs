@@ -2,7 +2,9 @@
 //! states, refusing an extension version it was not built for, JSON errors, request ids, and a
 //! graceful stop.
 
-use quarry_e2e::{Sidecar, admin, admin_conninfo_for, connect, database_url_with, http, sidecar_role};
+use quarry_e2e::mcp::{Mcp, PROTOCOL};
+use quarry_e2e::oauth::tokens_for;
+use quarry_e2e::{Sidecar, account, admin, admin_conninfo_for, connect, database_url_with, http, sidecar_role};
 use serde_json::Value;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -128,4 +130,61 @@ async fn requests_are_logged_with_their_request_id() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("no log line carries the request id: {:?}", sidecar.logs());
+}
+
+/// Reads from `stream` until it ends or `wait` passes: whether the server closed it, and what came.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, wait: std::time::Duration) -> (bool, String) {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return (false, String::from_utf8_lossy(&received).into_owned()),
+            Ok(Ok(0)) | Ok(Err(_)) => return (true, String::from_utf8_lossy(&received).into_owned()),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_waiting_for_a_request_are_closed_but_open_streams_are_not() {
+    use tokio::io::AsyncWriteExt;
+    let sidecar = Sidecar::start_with(&[("QUARRY_HTTP_IDLE_TIMEOUT_MS", "500")]).await;
+    let address = sidecar.base_url.trim_start_matches("http://").to_string();
+    // Waiting past the configured bound, so that what is checked is what the server did.
+    let past_the_bound = std::time::Duration::from_millis(2000);
+
+    // A keep-alive connection, idle after its answer, is closed.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes()).await.unwrap();
+    let (closed, received) = read_until_closed(&mut idle, past_the_bound).await;
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+    assert!(closed, "an idle keep-alive connection stays open");
+
+    // So is a client that sends its headers too slowly (or never finishes them).
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n").as_bytes()).await.unwrap();
+    let (closed, received) = read_until_closed(&mut slow, past_the_bound).await;
+    assert!(closed, "a connection with unfinished headers stays open");
+    assert!(!received.contains(" 200 "), "{received}");
+
+    // A response being streamed is not waiting for a request: an MCP session's event stream stays open.
+    let (_, email, password) = account(Some("retail_analyst"), &["Analytics"]).await;
+    let (tokens, _) = tokens_for(&sidecar.base_url, &email, &password, None).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let mut mcp = Mcp::new(&sidecar.url("/mcp"), Some(token));
+    mcp.initialize().await;
+    let session = mcp.session_id.clone().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "GET /mcp HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nMcp-Session-Id: {session}\r\n\
+         MCP-Protocol-Version: {PROTOCOL}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (closed, received) = read_until_closed(&mut stream, past_the_bound).await;
+    assert!(received.starts_with("HTTP/1.1 200") && received.to_lowercase().contains("text/event-stream"), "{received}");
+    assert!(!closed, "the event stream was closed while open: {received}");
+    // And the session still answers on a new connection.
+    mcp.ok("list_teams", serde_json::json!({})).await;
 }
