@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 0),
     ("pg_tls", 0),
     ("https", 0),
+    ("serve", 0),
     ("db", 1),
     ("mcp::pipeline", 2),
     ("mcp", 3),
