@@ -833,6 +833,20 @@ async fn run_sql_calls_of_one_session_make_one_conversation() {
         .unwrap()
         .get(0);
     assert_eq!(count, 3);
+    // The second call's audit row was committed with its turn, in one transaction.
+    let together: bool = admin()
+        .await
+        .query_one(
+            "SELECT (SELECT b.xmin::text FROM quarry.conversation_blocks b
+                      WHERE b.conversation_id = $2 AND b.kind = 'question' AND b.content->>'text' = 'Two')
+                  = (SELECT a.xmin::text FROM quarry.audit_log a
+                      WHERE a.account_id = $1 AND a.action = 'run_sql' ORDER BY a.id OFFSET 1 LIMIT 1)",
+            &[&id, &a["conversation_id"].as_i64().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(together, "the second run_sql call's audit row and its turn are one transaction's");
 }
 
 #[tokio::test]
