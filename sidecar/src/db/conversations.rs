@@ -117,11 +117,12 @@ impl Db {
 /// A turn of a conversation about to be saved (by `Db::record_call`, with the call's audit row):
 /// its blocks in order (`[{kind, content}, …]`), for the conversation continued, else the one the
 /// MCP session keeps for the dataset, else a new one with this title.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub struct NewTurn {
     pub dataset_id: i64,
     pub conversation_id: Option<i64>,
     pub title: String,
     pub blocks: Value,
+    #[serde(rename = "mcp_session_id")]
     pub mcp_session: Option<String>,
 }

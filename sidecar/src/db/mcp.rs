@@ -1,7 +1,8 @@
 //! The MCP server's state: the check of every request's bearer token (and MCP session), the
 //! sessions themselves, and the audit log of tool calls.
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use tokio_postgres::types::Json;
 
 use super::conversations::NewTurn;
 use super::{Db, DbError};
@@ -65,7 +66,7 @@ impl Db {
         self.execute("SELECT quarry.store_mcp_session($1, $2)", &[&session_id, &state]).await
     }
 
-    pub async fn audit(&self, e: &AuditEntry<'_>) -> Result<(), DbError> {
+    async fn audit(&self, e: &AuditEntry<'_>) -> Result<(), DbError> {
         self.execute(
             "SELECT quarry.audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[&e.account_id, &e.client_id, &e.tool, &e.arguments, &e.outcome, &e.duration_ms, &e.error, &e.question, &e.sql, &e.row_count],
@@ -74,13 +75,14 @@ impl Db {
     }
 
     /// Records a call and the turn it produced in one transaction (the audit row committed with
-    /// the call's own writes) and returns the turn's conversation. When the turn cannot be saved
-    /// nothing is written, and the error says why.
+    /// the call's own writes) and returns the turn's conversation; without a turn, only the audit
+    /// row. When the turn cannot be saved nothing is written, and the error says why.
     pub async fn record_call(&self, e: &AuditEntry<'_>, turn: Option<&NewTurn>) -> Result<Option<i64>, DbError> {
-        let turn = turn.map(|t| {
-            json!({ "dataset_id": t.dataset_id, "conversation_id": t.conversation_id, "title": t.title,
-                    "blocks": t.blocks, "mcp_session_id": t.mcp_session })
-        });
+        let Some(turn) = turn else {
+            return self.audit(e).await.map(|()| None);
+        };
+        // Serialized straight into the request: the blocks are not copied on the way.
+        let turn = Json(turn);
         let row = self
             .query_one(
                 "SELECT quarry.record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

@@ -203,20 +203,12 @@ impl Front {
             sql: note.sql,
             row_count: note.row_count,
         };
-        let recorded = match turn {
-            None => self.db.audit(&entry).await.map(|()| None),
-            Some(turn) => self.db.record_call(&entry, Some(turn)).await,
-        };
-        match recorded {
+        match self.db.record_call(&entry, turn).await {
             Ok(conversation) => {
                 tracing::info!(operation = op.name(), account_id, outcome = entry.outcome, "SQLBot-compatible call");
                 Ok(conversation)
             }
-            Err(DbError::Unavailable | DbError::Internal(_)) => {
-                tracing::error!(operation = op.name(), account_id, "could not write the audit row; the answer is withheld");
-                Err(Failure::Unavailable)
-            }
-            Err(refused) if turn.is_some() => {
+            Err(refused) if turn.is_some() && !matches!(refused, DbError::Unavailable | DbError::Internal(_)) => {
                 let failure = Failure::from(refused);
                 Box::pin(self.record(account_id, op, arguments, Err(&failure), started, note, None)).await?;
                 Err(failure)

@@ -166,14 +166,14 @@ pub struct Ending {
 impl Ending {
     fn of(outcome: &Result<Answer, ToolError>) -> Ending {
         match outcome {
-            Ok(answer) => Ending::answered(answer.failure.clone(), &answer.audit),
+            Ok(answer) => Ending::answered(answer.failure.clone(), answer.audit.clone()),
             Err(e) => Ending::failed(e),
         }
     }
 
     /// An answer, or (with `failure`) an answer that is a tool error with something to show.
-    pub fn answered(failure: Option<String>, note: &AuditNote) -> Ending {
-        Ending { result: if failure.is_some() { "error" } else { "ok" }, error: failure, note: note.clone() }
+    pub fn answered(failure: Option<String>, note: AuditNote) -> Ending {
+        Ending { result: if failure.is_some() { "error" } else { "ok" }, error: failure, note }
     }
 
     pub fn failed(e: &ToolError) -> Ending {
@@ -216,25 +216,17 @@ pub async fn record(
         row_count: ending.note.row_count,
     };
     let saving = Instant::now();
-    let recorded = match turn {
-        None => server.db.audit(&entry).await.map(|()| None),
-        Some(turn) => {
-            let recorded = server.db.record_call(&entry, Some(turn)).await;
-            server.metrics.step("save", saving);
-            recorded
-        }
-    };
+    let recorded = server.db.record_call(&entry, turn).await;
+    if turn.is_some() {
+        server.metrics.step("save", saving);
+    }
     match recorded {
         Ok(conversation) => {
             server.metrics.tool_call(tool, ending.result, elapsed);
             tracing::info!(tool, account_id = identity.account_id, outcome = ending.result, duration_ms, "tool call");
             Ok(conversation)
         }
-        Err(e @ (DbError::Unavailable | DbError::Internal(_))) => {
-            tracing::error!(tool, account_id = identity.account_id, error = %e, "could not write the audit row");
-            Err(Unrecorded::Audit)
-        }
-        Err(e) if turn.is_some() => Err(Unrecorded::Turn(e.into())),
+        Err(e) if turn.is_some() && !matches!(e, DbError::Unavailable | DbError::Internal(_)) => Err(Unrecorded::Turn(e.into())),
         Err(e) => {
             tracing::error!(tool, account_id = identity.account_id, error = %e, "could not write the audit row");
             Err(Unrecorded::Audit)

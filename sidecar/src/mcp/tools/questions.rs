@@ -234,7 +234,7 @@ fn ending(outcome: &Outcome) -> Ending {
     };
     let failure = (answer.status == Status::Failed)
         .then(|| format!("The SQL did not run: {}", answer.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default()));
-    Ending::answered(failure, &note)
+    Ending::answered(failure, note)
 }
 
 /// Turns the pipeline's outcome into the tool's answer: structured content, text, the image, and
