@@ -139,10 +139,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             tracing::info!(address = %listener.local_addr()?, token = config.metrics.token.is_some(), "metrics listening");
             let app = metrics::router(Scrape { metrics, token: config.metrics.token.as_deref().map(Into::into) });
             let mut stop = stop_rx.clone();
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let stopped = async move {
                 let _ = stop.wait_for(|stop| *stop).await;
-            });
-            Some(tokio::spawn(async move { serve.await }))
+            };
+            Some(tokio::spawn(serve::serve(listener, app, config.http_idle_timeout, stopped)))
         }
         None => {
             if config.metrics.token.is_some() {
