@@ -64,6 +64,7 @@ LANGUAGE sql IMMUTABLE AS $$
         -- MCP
         'execute_as(bigint, text, integer, integer, text)',
         'execute_for(bigint, bigint, text, integer, integer, integer)',
+        'run_for(bigint, bigint, text, integer, integer, integer)',
         'check_mcp_request(text, text, text)',
         'open_mcp_session(text, bigint, text)',
         'store_mcp_session(text, jsonb)',

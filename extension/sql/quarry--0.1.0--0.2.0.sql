@@ -49,6 +49,9 @@ SELECT pg_catalog.pg_extension_config_dump('semantic_items', '');
 -- each started on purpose, not collected from a session: none.
 ALTER TABLE conversations ADD COLUMN mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL;
 CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
+-- The listing index leaves out updated_at, which every turn sets (see schema.sql).
+DROP INDEX conversations_listing_idx;
+CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id);
 
 -- Pins: the role their stored analysis and chart were computed under; 0.2.0 shows those only to
 -- accounts mapped to the same role. A 0.1.0 pin was computed as its creator, under the role the
@@ -3348,17 +3351,25 @@ DECLARE
     v_id bigint := conversation_id;
     v_seq integer := 0;
     v_bad text;
+    v_not_object boolean;
+    v_too_big boolean;
+    v_dataset bigint;
 BEGIN
     IF blocks IS NULL OR jsonb_typeof(blocks) <> 'array' THEN
         RAISE EXCEPTION 'blocks must be a JSON array of {kind, content}' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT coalesce(quote_literal(b->>'kind'), 'NULL') INTO v_bad FROM jsonb_array_elements(blocks) b
-     WHERE b->>'kind' IS NULL OR b->>'kind' NOT IN ('question', 'sql', 'result', 'chart', 'analysis', 'error') LIMIT 1;
-    IF FOUND THEN
+    -- Every block checked in one pass (this runs on every question).
+    SELECT (array_agg(coalesce(quote_literal(b->>'kind'), 'NULL'))
+                FILTER (WHERE b->>'kind' IS NULL OR b->>'kind' NOT IN ('question', 'sql', 'result', 'chart', 'analysis', 'error')))[1],
+           bool_or(jsonb_typeof(b->'content') IS DISTINCT FROM 'object'),
+           bool_or(pg_column_size(b->'content') > 4 * 1024 * 1024)
+      INTO v_bad, v_not_object, v_too_big
+      FROM jsonb_array_elements(blocks) b;
+    IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION 'a block is a question, sql, result, chart, analysis or error, not %', v_bad USING ERRCODE = 'invalid_parameter_value';
-    ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(blocks) b WHERE jsonb_typeof(b->'content') IS DISTINCT FROM 'object') THEN
+    ELSIF v_not_object THEN
         RAISE EXCEPTION 'block content must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-    ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(blocks) b WHERE pg_column_size(b->'content') > 4 * 1024 * 1024) THEN
+    ELSIF v_too_big THEN
         RAISE EXCEPTION 'block content is larger than 4 MB' USING ERRCODE = 'program_limit_exceeded';
     END IF;
     IF v_id IS NULL AND mcp_session_id IS NOT NULL THEN
@@ -3375,13 +3386,19 @@ BEGIN
              WHERE c.id = v_id AND s.session_id = save_turn.mcp_session_id AND s.account_id = save_turn.account_id;
         END IF;
     ELSE
-        IF (quarry._conversation_for(account_id, v_id)).dataset_id IS DISTINCT FROM dataset_id THEN
+        -- The account may still use the dataset, and the conversation is its own and about it.
+        -- The UPDATE locks the conversation's row, so that blocks of one conversation are
+        -- numbered in order even when two turns end at once.
+        PERFORM quarry._dataset_for(dataset_id, account_id);
+        UPDATE quarry.conversations c SET updated_at = now()
+         WHERE c.id = v_id AND c.account_id = save_turn.account_id
+        RETURNING c.dataset_id INTO v_dataset;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'conversation % does not exist', v_id USING ERRCODE = 'undefined_object';
+        ELSIF v_dataset IS DISTINCT FROM dataset_id THEN
             RAISE EXCEPTION 'conversation % is about another dataset', v_id USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        -- Blocks of one conversation are numbered in order even when two turns end at once.
-        PERFORM 1 FROM quarry.conversations c WHERE c.id = v_id FOR UPDATE;
         SELECT coalesce(max(b.seq), 0) INTO v_seq FROM quarry.conversation_blocks b WHERE b.conversation_id = v_id;
-        UPDATE quarry.conversations c SET updated_at = now() WHERE c.id = v_id;
     END IF;
     INSERT INTO quarry.conversation_blocks (conversation_id, seq, kind, content)
     SELECT v_id, v_seq + x.n::integer, x.b->>'kind', x.b->'content'
@@ -3415,6 +3432,25 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- The account's only dataset (one it may ask about); NULL when it has several, and an error
+-- saying what to do when it has none.
+CREATE OR REPLACE FUNCTION _only_dataset(account_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_count integer;
+    v_dataset bigint;
+BEGIN
+    SELECT count(*), min(s.id) INTO v_count, v_dataset
+      FROM quarry.datasets s
+      JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = _only_dataset.account_id
+     WHERE quarry._assistant_allows(_only_dataset.account_id, s.id);
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN CASE WHEN v_count = 1 THEN v_dataset END;
+END $$;
+
 -- What starting a question (or a run of SQL) needs, in one call: that the account may ask (its
 -- role is checked, or this raises with the reason), the conversation continued (its latest
 -- turns), and the dataset: the one given, else the conversation's, else the account's only one,
@@ -3427,7 +3463,6 @@ DECLARE
     v_history jsonb;
     v_dataset bigint := dataset_id;
     v_choice text;
-    v_count integer;
 BEGIN
     PERFORM quarry.account_role(account_id);
     IF conversation_id IS NOT NULL THEN
@@ -3443,18 +3478,8 @@ BEGIN
         v_dataset := (v_history->>'dataset_id')::bigint;
         v_choice := 'conversation';
     ELSE
-        SELECT count(*), min(s.id) INTO v_count, v_dataset
-          FROM quarry.datasets s
-          JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = question_start.account_id
-         WHERE quarry._assistant_allows(question_start.account_id, s.id);
-        IF v_count = 0 THEN
-            RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
-                USING ERRCODE = 'insufficient_privilege';
-        ELSIF v_count = 1 THEN
-            v_choice := 'only';
-        ELSE
-            v_dataset := NULL;
-        END IF;
+        v_dataset := quarry._only_dataset(account_id);
+        v_choice := CASE WHEN v_dataset IS NOT NULL THEN 'only' END;
     END IF;
     RETURN jsonb_build_object('history', v_history, 'choice', v_choice,
                               'dataset', CASE WHEN v_dataset IS NOT NULL THEN quarry.dataset_runtime(account_id, v_dataset) END);
@@ -3514,6 +3539,59 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = r.refused_code, MESSAGE = r.refused_message, HINT = r.refused_hint;
     END IF;
     RETURN r.result;
+END $$;
+
+-- SQL the caller wrote, run for an account in one call (what run_sql needs when it continues no
+-- conversation): the account may ask (its role is checked, or this raises with the reason, as
+-- question_start does), the dataset is the one given or else the account's only one, and the
+-- query runs as execute_for runs it, with at most max_rows rows (NULL: the dataset's row limit,
+-- which is never exceeded). Returns
+--   {"choice": "given"|"only", "dataset": <dataset_runtime>, "result": <execute_for's result>}
+-- or, when the query was refused or failed, "failed": {"code", "message", "hint"} (its SQLSTATE
+-- and PostgreSQL's words) in place of "result": what went wrong with the query is an answer, not
+-- an error of this call. With no dataset given and several to choose from, {"choice": null}: the
+-- caller picks one (question_start and execute_for). Errors of this call itself (an account that
+-- may not ask, a dataset it may not use, bad arguments) raise.
+CREATE OR REPLACE FUNCTION run_for(account_id bigint, dataset_id bigint, sql text, max_rows integer, max_bytes integer,
+                        timeout_ms integer DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_dataset bigint := dataset_id;
+    v_choice text := 'given';
+    v_runtime jsonb;
+    v_rows integer;
+    r record;
+    v_code text;
+    v_message text;
+    v_hint text;
+BEGIN
+    PERFORM quarry.account_role(account_id);
+    PERFORM quarry._require(sql, 'sql');
+    IF v_dataset IS NULL THEN
+        v_dataset := quarry._only_dataset(account_id);
+        IF v_dataset IS NULL THEN
+            RETURN json_build_object('choice', NULL);
+        END IF;
+        v_choice := 'only';
+    END IF;
+    v_runtime := quarry.dataset_runtime(account_id, v_dataset);
+    v_rows := least(coalesce(max_rows, (v_runtime->>'row_limit')::integer), (v_runtime->>'row_limit')::integer, 100000);
+    BEGIN
+        SELECT * INTO r FROM quarry._execute(account_id, v_dataset, sql, greatest(v_rows, 1), max_bytes, NULL, timeout_ms);
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        -- (An internal error, class XX or 58, is returned too: the caller shows it and, since the
+        -- backend itself may be in a bad state, closes the connection.)
+        GET STACKED DIAGNOSTICS v_code = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_hint = PG_EXCEPTION_HINT;
+    END;
+    IF v_code IS NULL THEN
+        IF r.refused_code IS NULL THEN
+            RETURN json_build_object('choice', v_choice, 'dataset', v_runtime, 'result', r.result);
+        END IF;
+        v_code := r.refused_code; v_message := r.refused_message; v_hint := r.refused_hint;
+    END IF;
+    RETURN json_build_object('choice', v_choice, 'dataset', v_runtime,
+                             'failed', json_build_object('code', v_code, 'message', v_message, 'hint', nullif(v_hint, '')));
 END $$;
 
 -- The same for a DBA trying a query as an account would run it, outside any dataset: in the
@@ -4529,6 +4607,7 @@ LANGUAGE sql IMMUTABLE AS $$
         -- MCP
         'execute_as(bigint, text, integer, integer, text)',
         'execute_for(bigint, bigint, text, integer, integer, integer)',
+        'run_for(bigint, bigint, text, integer, integer, integer)',
         'check_mcp_request(text, text, text)',
         'open_mcp_session(text, bigint, text)',
         'store_mcp_session(text, jsonb)',
@@ -4650,6 +4729,7 @@ UPDATE pg_catalog.pg_init_privs p
 --   extension/sql/schema.sql: CREATE TABLE source_tables ( source_id bigint NOT NULL REFERENCES sources ON DELETE CASCADE, relatio …
 --   extension/sql/schema.sql: CREATE TABLE oauth_clients ( client_id text PRIMARY KEY CHECK (length(client_id) BETWEEN 1 AND 2048) …
 --   extension/sql/schema.sql: CREATE TABLE conversations ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dataset_id bigint N …
+--   extension/sql/schema.sql: CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id);
 --   extension/sql/schema.sql: CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_sessi …
 --   extension/sql/schema.sql: CREATE TABLE pins ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dashboard_id bigint NOT NULL …
 --   extension/sql/schema.sql: CREATE TABLE sqlbot_chats ( id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NO …

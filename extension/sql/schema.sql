@@ -293,7 +293,10 @@ CREATE TABLE conversations (
     -- The MCP session whose run_sql calls this conversation collects (see save_turn).
     mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL
 );
-CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id, updated_at DESC);
+-- Not on updated_at: every turn sets it, and an indexed column would make each of those updates
+-- write a new entry in every index of the table (no HOT update). A listing counts all of the
+-- account's conversations anyway, then sorts them.
+CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id);
 CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
 CREATE INDEX conversations_account_idx ON conversations (account_id);
 

@@ -41,6 +41,9 @@ SELECT pg_catalog.pg_extension_config_dump('semantic_items', '');
 -- each started on purpose, not collected from a session: none.
 ALTER TABLE conversations ADD COLUMN mcp_session_id text REFERENCES mcp_sessions ON DELETE SET NULL;
 CREATE INDEX conversations_session_idx ON conversations (mcp_session_id, dataset_id) WHERE mcp_session_id IS NOT NULL;
+-- The listing index leaves out updated_at, which every turn sets (see schema.sql).
+DROP INDEX conversations_listing_idx;
+CREATE INDEX conversations_listing_idx ON conversations (dataset_id, account_id);
 
 -- Pins: the role their stored analysis and chart were computed under; 0.2.0 shows those only to
 -- accounts mapped to the same role. A 0.1.0 pin was computed as its creator, under the role the

@@ -50,3 +50,27 @@ SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok'
 SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, '{"title": "x", "blocks": []}')$$) AS turn_without_dataset;
 SELECT count(*) AS run_sql_rows FROM quarry.audit_log WHERE action = 'run_sql';
 SELECT quarry.record_call(1, 'qci_x', 'list_teams', '{}', 'ok', 1, NULL, NULL, NULL, NULL, NULL) IS NULL AS no_turn;
+
+-- run_sql in one call (run_for): the role checked, the dataset given (or the account's only one),
+-- the rows capped by the caller and never beyond the dataset's limit; what went wrong with the
+-- query (refused by the guard, failed, timed out) comes back as data, while errors of the call
+-- itself (a dataset the account may not use, no SQL) raise.
+SELECT quarry.run_for(1, 1, 'SELECT g FROM generate_series(1, 5) g', 3, 10000)::jsonb - 'dataset' AS given;
+SELECT quarry.run_for(1, 1, 'SELECT 1 AS one', NULL, 10000)::jsonb->'dataset' ?& ARRAY['id', 'name', 'row_limit', 'timeout_ms'] AS with_runtime;
+SELECT quarry.update_dataset(1, row_limit => 2) IS NOT NULL AS limited;
+SELECT (quarry.run_for(1, 1, 'SELECT g FROM generate_series(1, 5) g', 100, 10000)::jsonb->'result') - 'columns' AS dataset_row_limit;
+SELECT quarry.update_dataset(1, row_limit => 1000) IS NOT NULL AS unlimited;
+SELECT quarry.run_for(1, NULL, 'SELECT 1 AS one', NULL, 10000)::jsonb AS several_datasets;
+SELECT quarry.create_account('only@example.com', 'a long password', 'Only', 'regress_reader') AS only_one \gset
+SELECT quarry.add_team_member(2, :only_one);
+SELECT quarry.run_for(:only_one, NULL, 'SELECT 1 AS one', NULL, 10000)::jsonb #> '{result,rows}' AS its_only_dataset,
+       quarry.run_for(:only_one, NULL, 'SELECT 1 AS one', NULL, 10000)::jsonb->>'choice' AS choice;
+SELECT quarry.remove_team_member(2, :only_one);
+SELECT regress.try(format('SELECT quarry.run_for(%s, NULL, %L, NULL, 10000)', :only_one, 'SELECT 1')) AS no_dataset;
+SELECT quarry.run_for(1, 1, 'SELECT 1/0', NULL, 10000)::jsonb->'failed' AS query_failed;
+SELECT quarry.run_for(1, 1, 'DELETE FROM shop.orders', NULL, 10000)::jsonb->'failed'->>'code' AS refused;
+SELECT quarry.run_for(1, 1, 'SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b', NULL, 10000, 100)::jsonb->'failed' AS timed_out;
+SELECT regress.try($$SELECT quarry.run_for(3, 3, 'SELECT 1', 10, 10000)$$) AS not_a_member;
+SELECT regress.try($$SELECT quarry.run_for(1, 999, 'SELECT 1', 10, 10000)$$) AS unknown_dataset;
+SELECT regress.try($$SELECT quarry.run_for(1, 1, NULL, 10, 10000)$$) AS no_sql;
+SELECT current_setting('transaction_read_only') AS read_only_after, current_user = session_user AS ourselves;
