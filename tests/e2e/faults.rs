@@ -27,9 +27,10 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 /// A question that runs for seconds (until the dataset's timeout stops it): the orders crossed
 /// with themselves, counted.
 const SLOW: &str = "SELECT count(*) AS pairs FROM retail.orders a CROSS JOIN retail.orders b";
-/// The questions the sidecar is running in the database right now.
-const RUNNING: &str =
-    "pg_stat_activity WHERE application_name = 'quarry-sidecar (questions)' AND state = 'active' AND query LIKE '%execute_for%'";
+/// The questions the sidecar is running in the database right now (through quarry.execute_for,
+/// or quarry.run_for for a run_sql that continues no conversation).
+const RUNNING: &str = "pg_stat_activity WHERE application_name = 'quarry-sidecar (questions)' AND state = 'active' \
+     AND (query LIKE '%execute_for%' OR query LIKE '%run_for%')";
 
 /// A second client on the same MCP session (same token, same session id), for concurrent calls.
 fn same_session(mcp: &Mcp) -> Mcp {

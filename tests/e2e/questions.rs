@@ -264,6 +264,14 @@ async fn the_dataset_is_given_matched_or_asked_for() {
         .tool_error("run_query", json!({ "question": "orders", "conversation_id": customers["conversation_id"], "dataset_id": monthly["dataset"]["id"] }))
         .await;
     assert!(mismatch.contains("conversation is about dataset"), "{mismatch}");
+    // run_sql: one call of the extension when it names its dataset (or the account has only one);
+    // with several and none named, its SQL picks one, as a question does.
+    let by_sql = mcp.ok("run_sql", json!({ "sql": "SELECT segment, count(*) FROM retail.customers GROUP BY 1" })).await;
+    assert_eq!((&by_sql["dataset"]["name"], &by_sql["dataset_choice"]), (&json!("Retail"), &json!("matched")), "{by_sql}");
+    let named = mcp.ok("run_sql", json!({ "sql": "SELECT count(*) AS n FROM retail.regions", "dataset_id": monthly["dataset"]["id"], "max_rows": 5 })).await;
+    assert_eq!((&named["dataset"]["name"], &named["dataset_choice"], &named["result"]["rows"][0][0]), (&json!("Revenue"), &json!("given"), &json!(4)));
+    let unknown = mcp.tool_error("run_sql", json!({ "sql": "SELECT 1", "dataset_id": 987654 })).await;
+    assert!(unknown.contains("does not exist"), "{unknown}");
     for (arguments, expected) in [
         (json!({ "question": "" }), "question must be"),
         (json!({ "question": "x".repeat(2001) }), "question must be"),

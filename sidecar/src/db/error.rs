@@ -91,10 +91,15 @@ fn oauth_code(sqlstate: &str) -> Option<&'static str> {
 }
 
 /// PostgreSQL's message, and its hint when there is one.
-pub(crate) fn with_hint(reported: &Reported) -> String {
-    match reported.hint() {
-        Some(hint) => format!("{} ({hint})", reported.message()),
-        None => reported.message().to_string(),
+fn with_hint(reported: &Reported) -> String {
+    message_with_hint(reported.message(), reported.hint())
+}
+
+/// A message with its hint after it, in parentheses, when there is one.
+pub(crate) fn message_with_hint(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message.to_string(),
     }
 }
 
@@ -139,5 +144,10 @@ mod tests {
 /// Whether the database reported an internal or system error (SQLSTATE classes XX and 58): the
 /// backend itself may be in a bad state, so its connection is not reused.
 pub(crate) fn reports_internal_error(e: &tokio_postgres::Error) -> bool {
-    e.code().is_some_and(|c| c.code().starts_with("XX") || c.code().starts_with("58"))
+    e.code().is_some_and(|c| is_internal(c.code()))
+}
+
+/// Whether a SQLSTATE is of class XX (internal error) or 58 (system error).
+pub(crate) fn is_internal(sqlstate: &str) -> bool {
+    sqlstate.starts_with("XX") || sqlstate.starts_with("58")
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{DbError, PoolStats, Timeouts};
-use super::error::with_hint;
+use super::datasets::Runtime;
+use super::error::is_internal;
+use tokio_postgres::types::ToSql;
 use crate::config::Config;
 
 /// What a query returned, as `quarry.execute_as` reports it.
@@ -140,49 +142,130 @@ impl Executor {
         sql: &str,
         limits: Limits,
     ) -> Result<Result<QueryResult, QueryError>, DbError> {
+        let timeout_ms = timeout_ms(limits);
+        let params: [&(dyn ToSql + Sync); 6] = [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
+        self.call("SELECT quarry.execute_for($1, $2, $3, $4, $5, $6)", &params, |outcome| match outcome {
+            Ok(row) => (shaped("execute_for", row.get(0)).map(Ok), true),
+            // Whatever the database says about the query is the query's failure (a timeout too),
+            // shown to the asker; only the guard's refusals are told apart.
+            Err(e) => match e.as_db_error() {
+                Some(reported) => {
+                    let code = reported.code().code();
+                    (Ok(Err(QueryError::of(code, reported.message(), reported.hint()))), !is_internal(code))
+                }
+                None => (Err(unsent(&e)), true),
+            },
+        })
+        .await?
+    }
+
+    /// SQL the caller wrote, run for an account in one call (`quarry.run_for`): the role check,
+    /// the dataset (`dataset_id`, else the account's only one) and the run. At most `max_rows`
+    /// rows (`None`: the dataset's row limit); `limits.max_rows` is not used. `Ok(None)` when no
+    /// dataset was given and the account has several: the caller picks one.
+    pub async fn run_for(
+        &self,
+        account_id: i64,
+        dataset_id: Option<i64>,
+        sql: &str,
+        max_rows: Option<i32>,
+        limits: Limits,
+    ) -> Result<Option<RunFor>, DbError> {
+        let timeout_ms = timeout_ms(limits);
+        let params: [&(dyn ToSql + Sync); 6] = [&account_id, &dataset_id, &sql, &max_rows, &limits.max_bytes, &timeout_ms];
+        let ran = self
+            .call("SELECT quarry.run_for($1, $2, $3, $4, $5, $6)", &params, |outcome| match outcome {
+                Ok(row) => {
+                    let ran = shaped::<RanFor>("run_for", row.get(0));
+                    let sound = ran.as_ref().map_or(true, |r| !r.failed.as_ref().is_some_and(|f| is_internal(&f.code)));
+                    (ran, sound)
+                }
+                Err(e) => {
+                    let sound = !super::error::reports_internal_error(&e);
+                    (Err(DbError::from(e)), sound)
+                }
+            })
+            .await??;
+        let (Some(choice), Some(dataset)) = (ran.choice, ran.dataset) else { return Ok(None) };
+        let result = match (ran.result, ran.failed) {
+            (Some(result), _) => Ok(result),
+            (None, Some(f)) => Err(QueryError::of(&f.code, &f.message, f.hint.as_deref())),
+            (None, None) => return Err(DbError::Internal("run_for returned neither a result nor a failure".into())),
+        };
+        Ok(Some(RunFor { choice, dataset, result }))
+    }
+
+    /// One call on a query connection, with the cleanup sent right behind it (one round trip).
+    /// `read` turns what the call came to into the answer, and says whether the backend is still
+    /// sound (an internal error says it may not be): the connection goes back to the pool only
+    /// when it is, and was cleaned. `Err` when there was no connection or the statement could not
+    /// be prepared.
+    async fn call<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        read: impl FnOnce(Result<tokio_postgres::Row, tokio_postgres::Error>) -> (T, bool),
+    ) -> Result<T, DbError> {
         let client = self.pool.get().await.map_err(|e| {
             self.timeouts.note(&e);
             tracing::warn!(error = %e, "no connection for a query");
             DbError::Unavailable
         })?;
-        let timeout_ms = limits.timeout.as_millis().clamp(100, 600_000) as i32;
-        let statement = client
-            .prepare_cached("SELECT quarry.execute_for($1, $2, $3, $4, $5, $6)")
-            .await
-            .map_err(|e| unsent(&e))?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-            [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
+        let statement = client.prepare_cached(sql).await.map_err(|e| unsent(&e))?;
         // Sent together: the cleanup follows the query on the same connection without waiting for it.
-        let (outcome, cleaned) = tokio::join!(client.query_one(&statement, &params), client.batch_execute(CLEANUP));
+        let (outcome, cleaned) = tokio::join!(client.query_one(&statement, params), client.batch_execute(CLEANUP));
+        let (answer, sound) = read(outcome);
         if let Err(e) = &cleaned {
             tracing::warn!(error = %e, "a query connection could not be cleaned; closing it");
             drop(Object::take(client));
-        } else if let Err(e) = &outcome
-            && super::error::reports_internal_error(e)
-        {
-            tracing::warn!(error = %e, "the database reported an internal error; closing that connection");
+        } else if !sound {
+            tracing::warn!("the database reported an internal error; closing that connection");
             drop(Object::take(client));
         }
-        match outcome {
-            Ok(row) => {
-                let value: Value = row.get(0);
-                let result: QueryResult = serde_json::from_value(value).map_err(|e| {
-                    tracing::error!(error = %e, "execute_for returned an unexpected shape");
-                    DbError::Unavailable
-                })?;
-                Ok(Ok(result))
-            }
-            // Whatever the database says about the query is the query's failure (a timeout too),
-            // shown to the asker; only the guard's refusals are told apart.
-            Err(e) => match e.as_db_error() {
-                Some(reported) => Ok(Err(match DbError::classify(reported) {
-                    DbError::Refused(message) => QueryError::Refused(message),
-                    _ => QueryError::Failed(with_hint(reported)),
-                })),
-                None => Err(unsent(&e)),
-            },
-        }
+        Ok(answer)
     }
+}
+
+/// What `quarry.run_for` returns (see [`Executor::run_for`]).
+#[derive(Deserialize)]
+struct RanFor {
+    choice: Option<String>,
+    dataset: Option<Runtime>,
+    result: Option<QueryResult>,
+    failed: Option<Failure>,
+}
+
+#[derive(Deserialize)]
+struct Failure {
+    code: String,
+    message: String,
+    hint: Option<String>,
+}
+
+/// A run of SQL by [`Executor::run_for`]: how the dataset was chosen ("given" or "only"), the
+/// dataset, and what the query came to.
+#[derive(Debug)]
+pub struct RunFor {
+    pub choice: String,
+    pub dataset: Runtime,
+    pub result: Result<QueryResult, QueryError>,
+}
+
+impl QueryError {
+    /// A query's failure as the database reported it: the guard's refusals (class QG) apart from
+    /// everything else (privileges, timeouts, errors in the SQL), each with its hint.
+    fn of(code: &str, message: &str, hint: Option<&str>) -> QueryError {
+        let text = super::error::message_with_hint(message, hint);
+        if code.starts_with("QG") { QueryError::Refused(text) } else { QueryError::Failed(text) }
+    }
+}
+
+fn timeout_ms(limits: Limits) -> i32 {
+    limits.timeout.as_millis().clamp(100, 600_000) as i32
+}
+
+fn shaped<T: serde::de::DeserializeOwned>(function: &str, value: Value) -> Result<T, DbError> {
+    serde_json::from_value(value).map_err(|e| DbError::unexpected_shape(function, &e))
 }
 
 fn unsent(e: &tokio_postgres::Error) -> DbError {

@@ -36,10 +36,10 @@ use self::providers::prompt::{self, Reply};
 use self::providers::sampling::{self, ClientModel, Fallback, Sampler};
 use self::providers::{Complete, Format, Model};
 use crate::config::QuestionsConfig;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::db::conversations::{History, NewTurn, Turn};
 use crate::db::datasets::{DatasetRef, Runtime};
-use crate::db::questions::{Executor, QueryResult};
+use crate::db::questions::{Executor, QueryError, QueryResult};
 use crate::metrics::Metrics;
 
 /// Result rows a conversation block keeps (the answer itself carries up to the row cap).
@@ -297,6 +297,16 @@ impl Run<'_> {
     /// Runs one attempt of SQL and stores it: the SQL block (with the semantic query and the
     /// interpretation it came from, if any), then its result or its error.
     async fn attempt(&self, sql: &str, number: usize, writer: &str, answer: &mut Answer) -> Result<Result<QueryResult, String>, PipelineError> {
+        self.add_sql(sql, number, writer, answer);
+        self.report(Step::Run).await;
+        let started = Instant::now();
+        let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await;
+        self.timed(Step::Run, started);
+        Ok(self.add_ran(sql, number, ran?, answer))
+    }
+
+    /// Stores an attempt's SQL block.
+    fn add_sql(&self, sql: &str, number: usize, writer: &str, answer: &Answer) {
         let mut block = json!({ "sql": sql, "attempt": number, "model": writer });
         if let Some(q) = &answer.semantic_query {
             block["semantic_query"] = serde_json::to_value(q).unwrap_or(Value::Null);
@@ -305,22 +315,21 @@ impl Run<'_> {
             block["interpretation"] = Value::String(i.clone());
         }
         self.add("sql", block);
-        self.report(Step::Run).await;
-        let started = Instant::now();
-        let ran = check_and_run(&self.pipeline.executor, self.account_id, sql, &self.dataset, self.max_rows).await;
-        self.timed(Step::Run, started);
-        let ran = ran?;
+    }
+
+    /// Stores what an attempt came to: its result, or why it did not run.
+    fn add_ran(&self, sql: &str, number: usize, ran: Ran, answer: &mut Answer) -> Result<QueryResult, String> {
         match ran {
             Ran::Rows(result) => {
                 self.add("result", result_block(&result));
                 answer.attempts.push(Attempt { sql: sql.to_string(), error: None, stage: None });
                 answer.sql = Some(sql.to_string());
-                Ok(Ok(result))
+                Ok(result)
             }
             Ran::Refused { stage, reason } => {
                 self.add("error", json!({ "stage": stage, "message": reason, "attempt": number }));
                 answer.attempts.push(Attempt { sql: sql.to_string(), error: Some(reason.clone()), stage: Some(stage.to_string()) });
-                Ok(Err(reason))
+                Err(reason)
             }
         }
     }
@@ -343,9 +352,15 @@ enum Ran {
 /// dataset's limits and the caps.
 async fn check_and_run(executor: &Executor, account_id: i64, sql: &str, dataset: &Runtime, max_rows: i32) -> Result<Ran, PipelineError> {
     let limits = executor.limits(dataset.timeout_ms, max_rows);
-    match executor.execute_for(account_id, dataset.id, sql, limits).await? {
-        Ok(result) => Ok(Ran::Rows(result)),
-        Err(e) => Ok(Ran::Refused { stage: e.stage(), reason: e.to_string() }),
+    Ok(Ran::of(executor.execute_for(account_id, dataset.id, sql, limits).await?))
+}
+
+impl Ran {
+    fn of(outcome: Result<QueryResult, QueryError>) -> Ran {
+        match outcome {
+            Ok(result) => Ran::Rows(result),
+            Err(e) => Ran::Refused { stage: e.stage(), reason: e.to_string() },
+        }
     }
 }
 
@@ -707,12 +722,23 @@ async fn finish(run: &Run<'_>, writer: &Writer<'_>, result: QueryResult, return_
 pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, progress: &dyn Caller) -> Finished {
     let started = Instant::now();
     let lang = request.lang;
-    let begun = begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, &request.sql, lang, progress).await;
-    let (history, dataset, choice) = match begun {
+    let sql = request.sql.trim();
+    let at_once = match request.conversation_id {
+        None => run_at_once(pipeline, account_id, &request, progress).await,
+        Some(_) => Ok(None),
+    };
+    let begun = match at_once {
+        Ok(Some((dataset, choice, ran))) => Ok((None, dataset, choice, Some(ran))),
+        Ok(None) => begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, sql, lang, progress)
+            .await
+            .map(|(history, dataset, choice)| (history, dataset, choice, None)),
+        Err(e) => Err(e),
+    };
+    let (history, dataset, choice, ran) = match begun {
         Ok(begun) => begun,
         Err(e) => return Finished::stopped(e),
     };
-    let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| request.sql.trim().to_string());
+    let question = request.question.clone().filter(|q| !q.trim().is_empty()).unwrap_or_else(|| sql.to_string());
     let run = Run {
         pipeline,
         account_id,
@@ -725,7 +751,14 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
     run.add("question", json!({ "text": question, "lang": lang }));
     let mut answer = Answer::new(&run, choice, question.clone(), None);
     let worked = async {
-        match run.attempt(request.sql.trim(), 1, "caller", &mut answer).await? {
+        let outcome = match ran {
+            Some(ran) => {
+                run.add_sql(sql, 1, "caller", &answer);
+                run.add_ran(sql, 1, ran, &mut answer)
+            }
+            None => run.attempt(sql, 1, "caller", &mut answer).await?,
+        };
+        match outcome {
             Ok(result) => finish(&run, &Writer::Planner, result, request.return_image, &mut answer).await,
             Err(_) => {
                 answer.status = Status::Failed;
@@ -737,6 +770,25 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
     let turn = run.turn(history.map(|h| h.conversation_id), request.mcp_session, &question);
     answer.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Finished { outcome: worked.map(|image| Outcome { answer, image }), turn: Some(turn) }
+}
+
+/// run_sql in one call of the extension when it continues no conversation: the account's role
+/// checked, the dataset (the one given, else the account's only one) and the run, together.
+/// `None` when the account has several datasets and named none: the SQL then picks one, as a
+/// question does.
+async fn run_at_once(pipeline: &Pipeline, account_id: i64, request: &RunSql, progress: &dyn Caller) -> Result<Option<(Runtime, Choice, Ran)>, PipelineError> {
+    Step::Dataset.report(progress, request.lang).await;
+    Step::Run.report(progress, request.lang).await;
+    let started = Instant::now();
+    // The extension shortens the server's largest timeout to the dataset's, and caps the rows.
+    let limits = pipeline.executor.limits(i64::MAX, 1);
+    let max_rows = request.max_rows.map(|m| m.clamp(1, 100_000) as i32);
+    let ran = pipeline.executor.run_for(account_id, request.dataset_id, request.sql.trim(), max_rows, limits).await;
+    pipeline.metrics.step(Step::Run.name(), started);
+    let Some(ran) = ran? else { return Ok(None) };
+    let choice = Choice::from_name(&ran.choice)
+        .ok_or_else(|| DbError::Internal(format!("run_for chose the dataset in an unknown way: {}", ran.choice)))?;
+    Ok(Some((ran.dataset, choice, Ran::of(ran.result))))
 }
 
 #[cfg(test)]
