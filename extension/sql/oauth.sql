@@ -14,8 +14,13 @@
 -- (qat_ access, qrt_ refresh, qac_ authorization code, qcs_ client secret, qss_ browser session)
 -- and 256 random bits.
 
+-- (PL/pgSQL, not SQL: a SQL function that is not inlined, as this one is not, is parsed and planned
+-- again in every transaction that calls it, and every MCP request checks a token.)
 CREATE FUNCTION _hash_token(token text) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8')) $$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8'));
+END $$;
 
 -- The scopes Quarry knows, in the order they are shown.
 CREATE FUNCTION scopes() RETURNS text[]

@@ -179,6 +179,25 @@ VOLATILE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'execute_wrapper';
 
+-- From quarry::executor::_execute_settled (extension/src/executor.rs) -----------------------------
+CREATE OR REPLACE FUNCTION "_execute_settled"(
+	"account_id" bigint, /* i64 */
+	"dataset_id" bigint, /* i64 */
+	"settings" jsonb, /* JsonB */
+	"sql" TEXT, /* & str */
+	"max_rows" INT, /* i32 */
+	"max_bytes" INT, /* i32 */
+	"timeout_ms" INT /* Option < i32 > */
+) RETURNS TABLE (
+	"refused_code" TEXT,  /* Option < String > */
+	"refused_message" TEXT,  /* Option < String > */
+	"refused_hint" TEXT,  /* Option < String > */
+	"result" json  /* Option < pgrx :: Json > */
+)
+VOLATILE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'execute_settled_wrapper';
+
 -- From quarry::oauth::_hmac_token (extension/src/oauth.rs) ----------------------------------------
 CREATE OR REPLACE FUNCTION "_hmac_token"(
 	"key" bytea, /* & [u8] */
@@ -1442,8 +1461,13 @@ END $$;
 -- (qat_ access, qrt_ refresh, qac_ authorization code, qcs_ client secret, qss_ browser session)
 -- and 256 random bits.
 
+-- (PL/pgSQL, not SQL: a SQL function that is not inlined, as this one is not, is parsed and planned
+-- again in every transaction that calls it, and every MCP request checks a token.)
 CREATE OR REPLACE FUNCTION _hash_token(token text) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8')) $$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8'));
+END $$;
 
 -- The scopes Quarry knows, in the order they are shown.
 CREATE OR REPLACE FUNCTION scopes() RETURNS text[]
@@ -3485,10 +3509,11 @@ BEGIN
                               'dataset', CASE WHEN v_dataset IS NOT NULL THEN quarry.dataset_runtime(account_id, v_dataset) END);
 END $$;
 
--- What running a question needs to know, read once per question by quarry._execute: the role
--- (checked again now: quarry.account_role raises for a disabled or unmapped account and for a
--- role that became unsafe), the account's email, and, for a dataset the account may use, its
--- search path, limits and the functions it allows beyond the built-in allow list (as OIDs).
+-- What running a question needs to know, read once per question by quarry._execute (or by
+-- quarry.run_for, for _execute_settled): the role (checked again now: quarry.account_role raises
+-- for a disabled or unmapped account and for a role that became unsafe), the account's email,
+-- and, for a dataset the account may use, its id, name, team, row limit, search path, limits and
+-- the functions it allows beyond the built-in allow list (as OIDs).
 CREATE OR REPLACE FUNCTION _execution_settings(account_id bigint, dataset_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -3504,6 +3529,7 @@ BEGIN
     END IF;
     v := quarry._dataset_for(dataset_id, account_id);
     RETURN v_settings || jsonb_build_object(
+        'id', v.id, 'name', v.name, 'team_id', v.team_id, 'row_limit', v.row_limit,
         'search_path', (SELECT string_agg(DISTINCT quote_ident(s.schema_name), ', ')
                           FROM quarry.dataset_sources s WHERE s.dataset_id = v.id),
         'timeout_ms', v.timeout_ms,
@@ -3545,8 +3571,9 @@ END $$;
 -- conversation): the account may ask (its role is checked, or this raises with the reason, as
 -- question_start does), the dataset is the one given or else the account's only one, and the
 -- query runs as execute_for runs it, with at most max_rows rows (NULL: the dataset's row limit,
--- which is never exceeded). Returns
---   {"choice": "given"|"only", "dataset": <dataset_runtime>, "result": <execute_for's result>}
+-- which is never exceeded). The account and the dataset are read and checked once, for both the
+-- choice and the run (_execute_settled). Returns
+--   {"choice": "given"|"only", "dataset": <as dataset_runtime>, "result": <execute_for's result>}
 -- or, when the query was refused or failed, "failed": {"code", "message", "hint"} (its SQLSTATE
 -- and PostgreSQL's words) in place of "result": what went wrong with the query is an answer, not
 -- an error of this call. With no dataset given and several to choose from, {"choice": null}: the
@@ -3559,26 +3586,30 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_dataset bigint := dataset_id;
     v_choice text := 'given';
-    v_runtime jsonb;
+    v_settings jsonb;
+    v_runtime json;
     v_rows integer;
     r record;
     v_code text;
     v_message text;
     v_hint text;
 BEGIN
-    PERFORM quarry.account_role(account_id);
     PERFORM quarry._require(sql, 'sql');
     IF v_dataset IS NULL THEN
         v_dataset := quarry._only_dataset(account_id);
         IF v_dataset IS NULL THEN
+            PERFORM quarry.account_role(account_id);
             RETURN json_build_object('choice', NULL);
         END IF;
         v_choice := 'only';
     END IF;
-    v_runtime := quarry.dataset_runtime(account_id, v_dataset);
-    v_rows := least(coalesce(max_rows, (v_runtime->>'row_limit')::integer), (v_runtime->>'row_limit')::integer, 100000);
+    v_settings := quarry._execution_settings(account_id, quarry._require(v_dataset, 'dataset_id'));
+    v_runtime := json_build_object('id', v_settings->'id', 'name', v_settings->'name', 'team_id', v_settings->'team_id',
+                                   'row_limit', v_settings->'row_limit', 'timeout_ms', v_settings->'timeout_ms',
+                                   'search_path', v_settings->'search_path');
+    v_rows := least(coalesce(max_rows, (v_settings->>'row_limit')::integer), (v_settings->>'row_limit')::integer, 100000);
     BEGIN
-        SELECT * INTO r FROM quarry._execute(account_id, v_dataset, sql, greatest(v_rows, 1), max_bytes, NULL, timeout_ms);
+        SELECT * INTO r FROM quarry._execute_settled(account_id, v_dataset, v_settings, sql, greatest(v_rows, 1), max_bytes, timeout_ms);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         -- (An internal error, class XX or 58, is returned too: the caller shows it and, since the
         -- backend itself may be in a bad state, closes the connection.)

@@ -81,6 +81,11 @@ fn settings(account_id: i64, dataset_id: Option<i64>, search_path: Option<&str>,
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string(), None))
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("account {account_id} does not exist"), None))
     .0;
+    settings_of(account_id, &row, search_path, timeout_ms)
+}
+
+/// Settings from what `quarry._execution_settings` returned.
+fn settings_of(account_id: i64, row: &Value, search_path: Option<&str>, timeout_ms: Option<i32>) -> Settings {
     let oids = |key: &str| -> Vec<Oid> {
         row[key].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| Oid::from(v as u32)).collect()).unwrap_or_default()
     };
@@ -146,28 +151,58 @@ pub fn execute(
         name!(result, Option<pgrx::Json>),
     ),
 > {
-    let row = match run_question(account_id, dataset_id, sql, caps(max_rows, max_bytes), search_path, timeout_ms, cost_gate) {
+    let read = || settings(account_id, dataset_id, search_path, timeout_ms);
+    TableIterator::once(refusal_or_result(run_question(dataset_id, sql, caps(max_rows, max_bytes), cost_gate, read)))
+}
+
+/// `_execute` in a dataset, with the settings `quarry._execution_settings(account_id, dataset_id)`
+/// returned earlier in the same statement: for `quarry.run_for`, which reads them once to check
+/// the account and the dataset before the run, so that nothing is read and checked twice.
+/// Internal, like every function with a leading underscore: it trusts `settings` (the role
+/// above all), so no one but the extension's own functions (and superusers) may call it.
+#[pg_extern(name = "_execute_settled", volatile)]
+pub fn execute_settled(
+    account_id: i64,
+    dataset_id: i64,
+    settings: JsonB,
+    sql: &str,
+    max_rows: i32,
+    max_bytes: i32,
+    timeout_ms: Option<i32>,
+) -> TableIterator<
+    'static,
+    (
+        name!(refused_code, Option<String>),
+        name!(refused_message, Option<String>),
+        name!(refused_hint, Option<String>),
+        name!(result, Option<pgrx::Json>),
+    ),
+> {
+    let given = || settings_of(account_id, &settings.0, None, timeout_ms);
+    TableIterator::once(refusal_or_result(run_question(Some(dataset_id), sql, caps(max_rows, max_bytes), true, given)))
+}
+
+/// A run as `_execute`'s row: the result, or the guard's refusal.
+fn refusal_or_result(outcome: Result<Value, guard::Refusal>) -> (Option<String>, Option<String>, Option<String>, Option<pgrx::Json>) {
+    match outcome {
         Ok(result) => (None, None, None, Some(pgrx::Json(result))),
         Err(r) => (Some(r.code.to_string()), Some(r.message), Some(r.hint.to_string()), None),
-    };
-    TableIterator::once(row)
+    }
 }
 
 /// A question from start to end: the shape check, the settings, the guarded run in a rolled-back
 /// subtransaction, and the reset of what could outlive it.
 fn run_question(
-    account_id: i64,
     dataset_id: Option<i64>,
     sql: &str,
     caps: Caps,
-    search_path: Option<&str>,
-    timeout_ms: Option<i32>,
     cost_gate: bool,
+    settings: impl FnOnce() -> Settings,
 ) -> Result<Value, guard::Refusal> {
     if let Some(problem) = crate::queries::shape_problem(sql) {
         return Err(guard::Refusal { code: guard::NOT_A_QUERY, message: problem, hint: crate::queries::SHAPE_HINT });
     }
-    let mut settings = settings(account_id, dataset_id, search_path, timeout_ms);
+    let mut settings = settings();
     if !cost_gate {
         settings.cost = crate::cost::Limits::default();
     }
@@ -230,7 +265,7 @@ pub fn execute_as(account_id: i64, sql: &str, max_rows: i32, max_bytes: i32, sea
             Some("BEGIN READ ONLY; SELECT quarry.execute_as(…); ROLLBACK;"),
         );
     }
-    match run_question(account_id, None, sql, caps(max_rows, max_bytes), search_path, None, true) {
+    match run_question(None, sql, caps(max_rows, max_bytes), true, || settings(account_id, None, search_path, None)) {
         Ok(result) => JsonB(result),
         Err(refusal) => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, refusal.message, Some(refusal.hint)),
     }

@@ -29,6 +29,8 @@ SELECT regress.try($$SELECT quarry.create_account('mallory@example.com', 'passwo
 SELECT regress.try($$SELECT quarry.set_account_role(1, 'regress_limited')$$);
 SELECT regress.try($$SELECT quarry.grant_service('regress_limited')$$);
 SELECT regress.try($$SELECT quarry._hash_password('x')$$);
+-- Least of all the executor that trusts the settings it is given (quarry.run_for's own).
+SELECT regress.try($$SELECT * FROM quarry._execute_settled(1, 1, '{"role_oid": 10}', 'SELECT 1', 10, 10000, NULL)$$) AS forged_settings;
 RESET ROLE;
 
 -- Entry points run as the owner with a fixed search_path; nothing in the schema is granted to PUBLIC.
