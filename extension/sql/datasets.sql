@@ -31,21 +31,25 @@ END $$;
 CREATE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v quarry.datasets;
+    r record;
 BEGIN
     PERFORM quarry._require(dataset_id, 'dataset_id');
-    -- One query, which PL/pgSQL plans once: every question runs this twice.
-    SELECT d.* INTO v FROM quarry.datasets d
+    -- One query, which PL/pgSQL plans once: every question runs this twice. It reads the
+    -- membership and whether the account is disabled together (not through _require_member).
+    SELECT d AS dataset, a.disabled INTO r
+      FROM quarry.datasets d
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
+      JOIN quarry.accounts a ON a.id = m.account_id
      WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
     -- An unknown dataset and someone else's dataset look the same to the caller.
-    IF v.id IS NULL THEN
+    IF NOT FOUND THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';
+    ELSIF r.disabled THEN
+        RAISE EXCEPTION 'account % is disabled', account_id USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM quarry._require_member(v.team_id, account_id);
-    RETURN v;
+    RETURN r.dataset;
 END $$;
 
 -- The dataset of this name in a team; raises undefined_object when there is none.

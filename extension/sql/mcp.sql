@@ -9,23 +9,38 @@ CREATE FUNCTION check_mcp_request(token text, audience text, session_id text)
 RETURNS TABLE (account_id bigint, client_id text, scopes text[], session_status text)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_hash bytea := quarry._hash_token(coalesce(token, ''));
     v record;
-    v_session quarry.mcp_sessions;
 BEGIN
-    SELECT * INTO v FROM quarry.check_token(token, audience);
+    -- One query for the token (checked as check_token checks it) and the session named: this runs
+    -- on every MCP request.
+    SELECT t.account_id, t.client_id, t.scopes, t.last_used_at, s.session_id AS session,
+           s.ended_at, s.account_id AS session_account, s.client_id AS session_client, s.last_seen_at
+      INTO v
+      FROM quarry.oauth_tokens t
+      JOIN quarry.accounts a ON a.id = t.account_id
+      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
+      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id
+     WHERE t.token_hash = v_hash AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > now()
+       AND t.audience = check_mcp_request.audience AND NOT a.disabled AND NOT c.disabled;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    IF v.last_used_at IS NULL OR v.last_used_at < now() - interval '1 minute' THEN
+        UPDATE quarry.oauth_tokens t SET last_used_at = now()
+         WHERE t.token_hash = v_hash AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute');
+    END IF;
     account_id := v.account_id; client_id := v.client_id; scopes := v.scopes; session_status := 'none';
     IF check_mcp_request.session_id IS NOT NULL THEN
-        SELECT * INTO v_session FROM quarry.mcp_sessions s WHERE s.session_id = check_mcp_request.session_id;
-        IF v_session.session_id IS NULL OR v_session.ended_at IS NOT NULL
-           OR v_session.account_id IS DISTINCT FROM v.account_id OR v_session.client_id IS DISTINCT FROM v.client_id THEN
+        IF v.session IS NULL OR v.ended_at IS NOT NULL
+           OR v.session_account IS DISTINCT FROM v.account_id OR v.session_client IS DISTINCT FROM v.client_id THEN
             session_status := 'unknown';
         ELSE
             session_status := 'ok';
-            UPDATE quarry.mcp_sessions s SET last_seen_at = now()
-             WHERE s.session_id = v_session.session_id AND s.last_seen_at < now() - interval '1 minute';
+            IF v.last_seen_at < now() - interval '1 minute' THEN
+                UPDATE quarry.mcp_sessions s SET last_seen_at = now()
+                 WHERE s.session_id = v.session AND s.last_seen_at < now() - interval '1 minute';
+            END IF;
         END IF;
     END IF;
     RETURN NEXT;

@@ -766,21 +766,25 @@ END $$;
 CREATE OR REPLACE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v quarry.datasets;
+    r record;
 BEGIN
     PERFORM quarry._require(dataset_id, 'dataset_id');
-    -- One query, which PL/pgSQL plans once: every question runs this twice.
-    SELECT d.* INTO v FROM quarry.datasets d
+    -- One query, which PL/pgSQL plans once: every question runs this twice. It reads the
+    -- membership and whether the account is disabled together (not through _require_member).
+    SELECT d AS dataset, a.disabled INTO r
+      FROM quarry.datasets d
       JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
+      JOIN quarry.accounts a ON a.id = m.account_id
      WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
     -- An unknown dataset and someone else's dataset look the same to the caller.
-    IF v.id IS NULL THEN
+    IF NOT FOUND THEN
         PERFORM quarry._account(account_id);
         RAISE EXCEPTION 'dataset % does not exist or account % is not a member of its team', dataset_id, account_id
             USING ERRCODE = 'undefined_object';
+    ELSIF r.disabled THEN
+        RAISE EXCEPTION 'account % is disabled', account_id USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM quarry._require_member(v.team_id, account_id);
-    RETURN v;
+    RETURN r.dataset;
 END $$;
 
 -- The dataset of this name in a team; raises undefined_object when there is none.
@@ -2252,23 +2256,38 @@ CREATE OR REPLACE FUNCTION check_mcp_request(token text, audience text, session_
 RETURNS TABLE (account_id bigint, client_id text, scopes text[], session_status text)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_hash bytea := quarry._hash_token(coalesce(token, ''));
     v record;
-    v_session quarry.mcp_sessions;
 BEGIN
-    SELECT * INTO v FROM quarry.check_token(token, audience);
+    -- One query for the token (checked as check_token checks it) and the session named: this runs
+    -- on every MCP request.
+    SELECT t.account_id, t.client_id, t.scopes, t.last_used_at, s.session_id AS session,
+           s.ended_at, s.account_id AS session_account, s.client_id AS session_client, s.last_seen_at
+      INTO v
+      FROM quarry.oauth_tokens t
+      JOIN quarry.accounts a ON a.id = t.account_id
+      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
+      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id
+     WHERE t.token_hash = v_hash AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > now()
+       AND t.audience = check_mcp_request.audience AND NOT a.disabled AND NOT c.disabled;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    IF v.last_used_at IS NULL OR v.last_used_at < now() - interval '1 minute' THEN
+        UPDATE quarry.oauth_tokens t SET last_used_at = now()
+         WHERE t.token_hash = v_hash AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute');
+    END IF;
     account_id := v.account_id; client_id := v.client_id; scopes := v.scopes; session_status := 'none';
     IF check_mcp_request.session_id IS NOT NULL THEN
-        SELECT * INTO v_session FROM quarry.mcp_sessions s WHERE s.session_id = check_mcp_request.session_id;
-        IF v_session.session_id IS NULL OR v_session.ended_at IS NOT NULL
-           OR v_session.account_id IS DISTINCT FROM v.account_id OR v_session.client_id IS DISTINCT FROM v.client_id THEN
+        IF v.session IS NULL OR v.ended_at IS NOT NULL
+           OR v.session_account IS DISTINCT FROM v.account_id OR v.session_client IS DISTINCT FROM v.client_id THEN
             session_status := 'unknown';
         ELSE
             session_status := 'ok';
-            UPDATE quarry.mcp_sessions s SET last_seen_at = now()
-             WHERE s.session_id = v_session.session_id AND s.last_seen_at < now() - interval '1 minute';
+            IF v.last_seen_at < now() - interval '1 minute' THEN
+                UPDATE quarry.mcp_sessions s SET last_seen_at = now()
+                 WHERE s.session_id = v.session AND s.last_seen_at < now() - interval '1 minute';
+            END IF;
         END IF;
     END IF;
     RETURN NEXT;
