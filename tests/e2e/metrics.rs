@@ -241,3 +241,39 @@ async fn idle_sessions_beyond_the_bound_leave_memory_and_come_back_when_used() {
         mcp.ok("list_teams", json!({})).await;
     }
 }
+
+/// Sessions leaving memory while many are made, brought back and used at once: a session is never
+/// sent out between the steps of a request that is using it (its lookup, its restore, its
+/// handshake), so every call is answered.
+#[tokio::test]
+async fn sessions_made_restored_and_used_all_at_once_are_never_lost_midway() {
+    let s = Sidecar::start_with(&[("QUARRY_METRICS_BIND", "127.0.0.1:0"), ("QUARRY_METRICS_TOKEN", TOKEN), ("QUARRY_MCP_LIVE_SESSIONS", "2")]).await;
+    let (team, _) = own_retail_dataset("E2E sessions at once").await;
+    let (_, email, password) = account(Some("retail_analyst"), &[&team]).await;
+    let (tokens, _) = tokens_for(&s.base_url, &email, &password, None).await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    let mut opened = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let (url, token) = (s.url("/mcp"), token.clone());
+        opened.spawn(async move {
+            let mut mcp = Mcp::new(&url, Some(&token));
+            mcp.initialize().await;
+            mcp
+        });
+    }
+    let sessions = opened.join_all().await;
+    // Three rounds of calls in all two hundred at once: most sessions must come back from PostgreSQL,
+    // while others are being made to leave.
+    let mut calls = tokio::task::JoinSet::new();
+    for mut mcp in sessions {
+        calls.spawn(async move {
+            for _ in 0..3 {
+                let ran = mcp.call("run_sql", json!({ "sql": "SELECT 1 AS one" })).await;
+                assert_ne!(ran["isError"], true, "{ran}");
+            }
+        });
+    }
+    calls.join_all().await;
+    let m = samples(&scrape(&metrics_url(&s), Some(TOKEN)).await.text().await.unwrap());
+    assert!(get(&m, "quarry_mcp_sessions_evicted_total") >= 198.0, "sessions left memory and came back");
+}

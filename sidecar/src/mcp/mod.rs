@@ -58,6 +58,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     // `live_sessions` are idle; their record in PostgreSQL brings them back.
     local.session_config.keep_alive = Some(Duration::from_secs(600));
     let session_manager = live_sessions::LiveSessions::new(local, live_sessions, metrics.clone());
+    let pins = session_manager.pins();
 
     let prototype = server::QuarryServer::new(db.clone(), pipeline, urls.issuer.clone(), metrics.clone());
     let service = StreamableHttpService::new(
@@ -65,5 +66,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         Arc::new(session_manager),
         config,
     );
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard::Guard { db, urls, metrics }, guard::guard))
+    // The guard first; then a request naming a session holds it in memory while rmcp serves it.
+    Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(pins, live_sessions::hold))
+        .layer(middleware::from_fn_with_state(guard::Guard { db, urls, metrics }, guard::guard))
 }
