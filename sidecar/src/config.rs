@@ -45,7 +45,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Largest number of database connections (`QUARRY_DB_POOL_SIZE`, default 16).
     pub pool_size: usize,
-    /// Most idle MCP sessions held in memory (`QUARRY_MCP_LIVE_SESSIONS`, default 256); the rest
+    /// Most idle MCP sessions held in memory (`QUARRY_MCP_LIVE_SESSIONS`, default 64); the rest
     /// wait in PostgreSQL until their next request.
     pub live_sessions: usize,
     /// How long to wait for a free connection before answering 503 (`QUARRY_DB_WAIT_MS`).
@@ -233,7 +233,7 @@ impl Config {
             bind,
             public_url,
             pool_size: number(&get, "QUARRY_DB_POOL_SIZE", 16, 1..=1000)?,
-            live_sessions: number(&get, "QUARRY_MCP_LIVE_SESSIONS", 256, 1..=1_000_000)?,
+            live_sessions: number(&get, "QUARRY_MCP_LIVE_SESSIONS", 64, 1..=1_000_000)?,
             pool_wait: Duration::from_millis(number(&get, "QUARRY_DB_WAIT_MS", 5000, 1..=600_000)? as u64),
             shutdown_grace: Duration::from_millis(number(&get, "QUARRY_SHUTDOWN_GRACE_MS", 10_000, 0..=600_000)? as u64),
             http_idle_timeout: Duration::from_millis(number(&get, "QUARRY_HTTP_IDLE_TIMEOUT_MS", 30_000, 100..=3_600_000)? as u64),
