@@ -286,6 +286,32 @@ async fn the_dataset_is_given_matched_or_asked_for() {
     }
 }
 
+/// The progress steps a tools/call reported, in order.
+async fn progress_of(mcp: &mut Mcp, tool: &str, arguments: Value) -> Vec<f64> {
+    let (status, response, body) = mcp.request("tools/call", json!({ "name": tool, "arguments": arguments, "_meta": { "progressToken": "p" } })).await;
+    assert_eq!(status, 200);
+    assert_eq!(response.unwrap()["result"]["isError"], false, "{body}");
+    messages(&body)
+        .into_iter()
+        .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == "p")
+        .map(|p| p["params"]["progress"].as_f64().unwrap())
+        .collect()
+}
+
+/// run_sql reports progress that only goes up (as MCP requires), whether it ran in one call of the
+/// extension (its dataset named) or first had to pick among the account's datasets.
+#[tokio::test]
+async fn run_sql_progress_only_goes_up() {
+    let s = Sidecar::start().await;
+    let (mut mcp, _) = session(&s, Some("retail_analyst"), &["Analytics", "Finance"]).await;
+    let picked = progress_of(&mut mcp, "run_sql", json!({ "sql": "SELECT count(*) FROM retail.customers" })).await;
+    assert_eq!(picked, [1.0, 4.0, 5.0, 6.0]);
+    let teams = mcp.ok("list_datasets", json!({ "detail": "names" })).await;
+    let retail = teams["datasets"].as_array().unwrap().iter().find(|d| d["name"] == "Retail").unwrap()["id"].clone();
+    let at_once = progress_of(&mut mcp, "run_sql", json!({ "sql": "SELECT count(*) FROM retail.customers", "dataset_id": retail })).await;
+    assert_eq!(at_once, [1.0, 5.0, 6.0]);
+}
+
 #[tokio::test]
 async fn progress_images_and_languages() {
     let s = Sidecar::start().await;

@@ -19,7 +19,8 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::error::Failure;
 use super::MAX_BODY;
-use super::ops::{Front, Op, Silent};
+use super::ops::{Front, Op};
+use crate::mcp::pipeline::Silent;
 use crate::error::Error;
 use crate::mcp::pipeline::Caller;
 use crate::session::ClientIp;

@@ -29,7 +29,8 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
 use self::error::Failure;
-use self::ops::{Front, Op, Silent};
+use self::ops::{Front, Op};
+use crate::mcp::pipeline::Silent;
 use crate::mcp::tools::questions::McpCaller;
 use crate::session::ClientIp;
 

@@ -24,7 +24,7 @@ use crate::db::conversations::NewTurn;
 use crate::db::mcp::AuditEntry;
 use crate::db::sqlbot::{AssistantCheck, Caller as TokenOwner, Start, Started};
 use crate::mcp::pipeline::i18n::Lang;
-use crate::mcp::pipeline::{self, Ask, Caller, Finished, Pipeline, Status};
+use crate::mcp::pipeline::{self, Ask, Caller, Finished, Pipeline, Silent, Status};
 use crate::urls::PublicUrls;
 
 /// The client id the front's tokens (and audit rows) carry.
@@ -107,14 +107,6 @@ pub struct Answered {
     pub body: Map<String, Value>,
     pub image: Option<Vec<u8>>,
     pub markdown: String,
-}
-
-/// Where the progress of a question answered as one JSON object goes: nowhere.
-pub struct Silent;
-
-#[async_trait::async_trait]
-impl Caller for Silent {
-    async fn report(&self, _step: u32, _total: u32, _message: String) {}
 }
 
 /// What the audit log notes of a call beyond its outcome.

@@ -166,6 +166,15 @@ pub trait Caller: Send + Sync {
     }
 }
 
+/// A caller whose progress goes nowhere (a question answered as one JSON object, or steps
+/// already reported).
+pub struct Silent;
+
+#[async_trait::async_trait]
+impl Caller for Silent {
+    async fn report(&self, _step: u32, _total: u32, _message: String) {}
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -729,9 +738,13 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
     };
     let begun = match at_once {
         Ok(Some((dataset, choice, ran))) => Ok((None, dataset, choice, Some(ran))),
-        Ok(None) => begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, sql, lang, progress)
-            .await
-            .map(|(history, dataset, choice)| (history, dataset, choice, None)),
+        // (The dataset step was reported already when run_at_once tried: progress only goes up.)
+        Ok(None) => {
+            let reported = if request.conversation_id.is_none() { &Silent as &dyn Caller } else { progress };
+            begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, sql, lang, reported)
+                .await
+                .map(|(history, dataset, choice)| (history, dataset, choice, None))
+        }
         Err(e) => Err(e),
     };
     let (history, dataset, choice, ran) = match begun {
@@ -775,10 +788,10 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
 /// run_sql in one call of the extension when it continues no conversation: the account's role
 /// checked, the dataset (the one given, else the account's only one) and the run, together.
 /// `None` when the account has several datasets and named none: the SQL then picks one, as a
-/// question does.
+/// question does. Reports the dataset step only: whether the run step comes next is not known
+/// before the call returns, and progress must only go up.
 async fn run_at_once(pipeline: &Pipeline, account_id: i64, request: &RunSql, progress: &dyn Caller) -> Result<Option<(Runtime, Choice, Ran)>, PipelineError> {
     Step::Dataset.report(progress, request.lang).await;
-    Step::Run.report(progress, request.lang).await;
     let started = Instant::now();
     // The extension shortens the server's largest timeout to the dataset's, and caps the rows.
     let limits = pipeline.executor.limits(i64::MAX, 1);
