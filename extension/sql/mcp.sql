@@ -17,12 +17,8 @@ BEGIN
     SELECT t.account_id, t.client_id, t.scopes, t.last_used_at, s.session_id AS session,
            s.ended_at, s.account_id AS session_account, s.client_id AS session_client, s.last_seen_at
       INTO v
-      FROM quarry.oauth_tokens t
-      JOIN quarry.accounts a ON a.id = t.account_id
-      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
-      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id
-     WHERE t.token_hash = v_hash AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > now()
-       AND t.audience = check_mcp_request.audience AND NOT a.disabled AND NOT c.disabled;
+      FROM quarry._live_access_token(v_hash, check_mcp_request.audience) t
+      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id;
     IF NOT FOUND THEN
         RETURN;
     END IF;

@@ -1940,6 +1940,19 @@ BEGIN
     RETURN '{}';
 END $$;
 
+-- The access token with this hash, if it is live for this audience: not revoked, not expired, its
+-- account and client not disabled. What makes a token good, in one place (check_token and
+-- check_mcp_request). A plain SQL query, so it is inlined into its callers' planned queries.
+CREATE OR REPLACE FUNCTION _live_access_token(token_hash bytea, audience text) RETURNS SETOF quarry.oauth_tokens
+LANGUAGE sql STABLE AS $$
+    SELECT t.*
+      FROM quarry.oauth_tokens t
+      JOIN quarry.accounts a ON a.id = t.account_id
+      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
+     WHERE t.token_hash = _live_access_token.token_hash AND t.kind = 'access' AND t.revoked_at IS NULL
+       AND t.expires_at > now() AND t.audience = _live_access_token.audience AND NOT a.disabled AND NOT c.disabled
+$$;
+
 -- The per-request check of a bearer token: the account, client and scopes of a live access token
 -- for this audience, or no row. Notes the use at most once a minute.
 CREATE OR REPLACE FUNCTION check_token(token text, audience text)
@@ -1949,12 +1962,7 @@ DECLARE
     v_hash bytea := quarry._hash_token(coalesce(token, ''));
 BEGIN
     RETURN QUERY
-    SELECT t.account_id, t.client_id, t.scopes, t.expires_at
-      FROM quarry.oauth_tokens t
-      JOIN quarry.accounts a ON a.id = t.account_id
-      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
-     WHERE t.token_hash = v_hash AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > now()
-       AND t.audience = check_token.audience AND NOT a.disabled AND NOT c.disabled;
+    SELECT t.account_id, t.client_id, t.scopes, t.expires_at FROM quarry._live_access_token(v_hash, check_token.audience) t;
     IF FOUND THEN
         UPDATE quarry.oauth_tokens t SET last_used_at = now()
          WHERE t.token_hash = v_hash AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute');
@@ -2264,12 +2272,8 @@ BEGIN
     SELECT t.account_id, t.client_id, t.scopes, t.last_used_at, s.session_id AS session,
            s.ended_at, s.account_id AS session_account, s.client_id AS session_client, s.last_seen_at
       INTO v
-      FROM quarry.oauth_tokens t
-      JOIN quarry.accounts a ON a.id = t.account_id
-      JOIN quarry.oauth_clients c ON c.client_id = t.client_id
-      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id
-     WHERE t.token_hash = v_hash AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > now()
-       AND t.audience = check_mcp_request.audience AND NOT a.disabled AND NOT c.disabled;
+      FROM quarry._live_access_token(v_hash, check_mcp_request.audience) t
+      LEFT JOIN quarry.mcp_sessions s ON s.session_id = check_mcp_request.session_id;
     IF NOT FOUND THEN
         RETURN;
     END IF;
