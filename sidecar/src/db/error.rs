@@ -60,7 +60,7 @@ impl DbError {
                 }
                 None => DbError::Internal(format!("{c}: {message}")),
             },
-            c if c.starts_with("QG") => DbError::Refused(with_hint(reported)),
+            c if is_refusal(c) => DbError::Refused(with_hint(reported)),
             c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => DbError::Unavailable,
             c => DbError::Internal(format!("{c}: {message}")),
         }
@@ -145,6 +145,11 @@ mod tests {
 /// backend itself may be in a bad state, so its connection is not reused.
 pub(crate) fn reports_internal_error(e: &tokio_postgres::Error) -> bool {
     e.code().is_some_and(|c| is_internal(c.code()))
+}
+
+/// Whether a SQLSTATE is one of the question guard's refusals (class QG).
+pub(crate) fn is_refusal(sqlstate: &str) -> bool {
+    sqlstate.starts_with("QG")
 }
 
 /// Whether a SQLSTATE is of class XX (internal error) or 58 (system error).

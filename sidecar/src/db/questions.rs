@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{DbError, PoolStats, Timeouts};
 use super::datasets::Runtime;
-use super::error::is_internal;
+use super::error::{is_internal, is_refusal};
 use tokio_postgres::types::ToSql;
 use crate::config::Config;
 
@@ -256,7 +256,7 @@ impl QueryError {
     /// everything else (privileges, timeouts, errors in the SQL), each with its hint.
     fn of(code: &str, message: &str, hint: Option<&str>) -> QueryError {
         let text = super::error::message_with_hint(message, hint);
-        if code.starts_with("QG") { QueryError::Refused(text) } else { QueryError::Failed(text) }
+        if is_refusal(code) { QueryError::Refused(text) } else { QueryError::Failed(text) }
     }
 }
 

@@ -732,16 +732,15 @@ pub async fn run_sql(pipeline: &Pipeline, account_id: i64, request: RunSql, prog
     let started = Instant::now();
     let lang = request.lang;
     let sql = request.sql.trim();
-    let at_once = match request.conversation_id {
-        None => run_at_once(pipeline, account_id, &request, progress).await,
-        Some(_) => Ok(None),
-    };
+    // Continuing no conversation, it first tries the one-call path.
+    let tried_at_once = request.conversation_id.is_none();
+    let at_once = if tried_at_once { run_at_once(pipeline, account_id, &request, progress).await } else { Ok(None) };
     let begun = match at_once {
         Ok(Some((dataset, choice, ran))) => Ok((None, dataset, choice, Some(ran))),
-        // (The dataset step was reported already when run_at_once tried: progress only goes up.)
         Ok(None) => {
-            let reported = if request.conversation_id.is_none() { &Silent as &dyn Caller } else { progress };
-            begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, sql, lang, reported)
+            // Progress only goes up: a try at once reported the dataset step already.
+            let reporter: &dyn Caller = if tried_at_once { &Silent } else { progress };
+            begin(pipeline, account_id, request.dataset_id, request.conversation_id, None, sql, lang, reporter)
                 .await
                 .map(|(history, dataset, choice)| (history, dataset, choice, None))
         }
