@@ -37,6 +37,17 @@ CREATE FUNCTION save_turn(account_id bigint, dataset_id bigint, conversation_id 
                           mcp_session_id text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN quarry._save_turn(account_id, dataset_id, conversation_id, title, blocks, mcp_session_id, access_checked => false);
+END $$;
+
+-- save_turn's work. With `access_checked`, the caller has just checked, in the same call, that the
+-- account may use the dataset (record_call: the call's question or run did), so a continued
+-- conversation is not checked for it again; its owner and dataset still are.
+CREATE FUNCTION _save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb,
+                           mcp_session_id text, access_checked boolean)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint := conversation_id;
     v_seq integer := 0;
@@ -64,8 +75,8 @@ BEGIN
     END IF;
     IF v_id IS NULL AND mcp_session_id IS NOT NULL THEN
         SELECT c.id INTO v_id FROM quarry.conversations c
-         WHERE c.mcp_session_id = save_turn.mcp_session_id AND c.dataset_id = save_turn.dataset_id
-           AND c.account_id = save_turn.account_id
+         WHERE c.mcp_session_id = _save_turn.mcp_session_id AND c.dataset_id = _save_turn.dataset_id
+           AND c.account_id = _save_turn.account_id
          ORDER BY c.id DESC LIMIT 1;
     END IF;
     IF v_id IS NULL THEN
@@ -73,15 +84,17 @@ BEGIN
         IF mcp_session_id IS NOT NULL THEN
             UPDATE quarry.conversations c SET mcp_session_id = s.session_id
               FROM quarry.mcp_sessions s
-             WHERE c.id = v_id AND s.session_id = save_turn.mcp_session_id AND s.account_id = save_turn.account_id;
+             WHERE c.id = v_id AND s.session_id = _save_turn.mcp_session_id AND s.account_id = _save_turn.account_id;
         END IF;
     ELSE
         -- The account may still use the dataset, and the conversation is its own and about it.
         -- The UPDATE locks the conversation's row, so that blocks of one conversation are
         -- numbered in order even when two turns end at once.
-        PERFORM quarry._dataset_for(dataset_id, account_id);
+        IF NOT access_checked THEN
+            PERFORM quarry._dataset_for(dataset_id, account_id);
+        END IF;
         UPDATE quarry.conversations c SET updated_at = now()
-         WHERE c.id = v_id AND c.account_id = save_turn.account_id
+         WHERE c.id = v_id AND c.account_id = _save_turn.account_id
         RETURNING c.dataset_id INTO v_dataset;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'conversation % does not exist', v_id USING ERRCODE = 'undefined_object';
@@ -101,6 +114,10 @@ END $$;
 -- and the call's audit row (as audit), so that an answered call's row is committed with what the
 -- call wrote. Returns the conversation's id (NULL without a turn). A turn that cannot be saved
 -- raises as save_turn does and writes nothing: the caller then records the failure on its own.
+-- The sidecar calls it at the end of a call whose question or run has just checked that the
+-- account may use the turn's dataset (question_start, run_for, execute_for), so that is not
+-- checked a second time here; the conversation continued must still be the account's and about
+-- that dataset.
 CREATE FUNCTION record_call(account_id bigint, client_id text, action text, arguments jsonb, outcome text,
                             duration_ms double precision, error text, question text, sql text, row_count bigint,
                             turn jsonb)
@@ -114,9 +131,9 @@ BEGIN
             RAISE EXCEPTION 'turn must be a JSON object {dataset_id, conversation_id, title, blocks, mcp_session_id}'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        v_id := quarry.save_turn(account_id, quarry._require((turn->>'dataset_id')::bigint, 'turn.dataset_id'),
-                                 (turn->>'conversation_id')::bigint, turn->>'title', turn->'blocks',
-                                 turn->>'mcp_session_id');
+        v_id := quarry._save_turn(account_id, quarry._require((turn->>'dataset_id')::bigint, 'turn.dataset_id'),
+                                  (turn->>'conversation_id')::bigint, turn->>'title', turn->'blocks',
+                                  turn->>'mcp_session_id', access_checked => true);
     END IF;
     PERFORM quarry.audit(account_id, client_id, action, arguments, outcome, duration_ms, error, question, sql, row_count);
     RETURN v_id;
@@ -176,39 +193,54 @@ BEGIN
 END $$;
 
 -- What running a question needs to know, read once per question by quarry._execute (or by
--- quarry.run_for, for _execute_settled): the role (checked again now: quarry.account_role raises
--- for a disabled or unmapped account and for a role that became unsafe), the account's email,
--- and, for a dataset the account may use, its id, name, team, row limit, search path, limits and
--- the functions it allows beyond the built-in allow list (as OIDs).
+-- quarry.run_for, for _execute_settled): the role (checked again now: a disabled or unmapped
+-- account and a role that became unsafe are refused), the account's email, and, for a dataset the
+-- account may use, its id, name, team, row limit, search path, limits and the functions it allows
+-- beyond the built-in allow list (as OIDs).
+--
+-- One query reads it all when everything is in order (this runs on every question, and each
+-- statement PL/pgSQL runs costs its executor start-up); when it finds nothing, account_role and
+-- _dataset_for run to raise the reason, as they say it everywhere else.
 CREATE FUNCTION _execution_settings(account_id bigint, dataset_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_role name := quarry.account_role(account_id);
-    v quarry.datasets;
     v_settings jsonb;
+    v_dataset jsonb;
 BEGIN
-    v_settings := jsonb_build_object(
-        'role_oid', pg_catalog.to_regrole(quote_ident(v_role))::oid::bigint,
-        'email', (SELECT a.email FROM quarry.accounts a WHERE a.id = _execution_settings.account_id));
-    IF dataset_id IS NULL THEN
-        RETURN v_settings;
+    SELECT jsonb_build_object('role_oid', r.oid::bigint, 'email', a.email),
+           (SELECT jsonb_build_object(
+                       'id', d.id, 'name', d.name, 'team_id', d.team_id, 'row_limit', d.row_limit,
+                       'search_path', (SELECT string_agg(DISTINCT quote_ident(s.schema_name), ', ')
+                                         FROM quarry.dataset_sources s WHERE s.dataset_id = d.id),
+                       'timeout_ms', d.timeout_ms,
+                       'work_mem_kb', d.work_mem_kb,
+                       'temp_file_limit_kb', d.temp_file_limit_kb,
+                       'max_cost', d.max_cost,
+                       'max_rows_scanned', d.max_rows_scanned,
+                       'functions', (SELECT coalesce(jsonb_agg(pg_catalog.to_regprocedure(f)::oid::bigint), '[]')
+                                       FROM unnest(d.allowed_functions) f
+                                      WHERE f !~ '\.\*$' AND pg_catalog.to_regprocedure(f) IS NOT NULL),
+                       'schemas', (SELECT coalesce(jsonb_agg(pg_catalog.to_regnamespace(left(f, -2))::oid::bigint), '[]')
+                                     FROM unnest(d.allowed_functions) f
+                                    WHERE f ~ '\.\*$' AND pg_catalog.to_regnamespace(left(f, -2)) IS NOT NULL))
+              FROM quarry.datasets d
+             WHERE d.id = _execution_settings.dataset_id
+               AND EXISTS (SELECT 1 FROM quarry.team_members m WHERE m.team_id = d.team_id AND m.account_id = a.id)
+               AND quarry._assistant_allows(a.id, d.id))
+      INTO v_settings, v_dataset
+      FROM quarry.accounts a
+      CROSS JOIN LATERAL (SELECT pg_catalog.to_regrole(quote_ident(a.db_role))::oid AS oid) r
+     WHERE a.id = _execution_settings.account_id AND NOT a.disabled AND r.oid IS NOT NULL
+       AND quarry._role_problem(r.oid) IS NULL;
+    IF v_settings IS NULL OR (dataset_id IS NOT NULL AND v_dataset IS NULL) THEN
+        PERFORM quarry.account_role(account_id);
+        IF dataset_id IS NOT NULL THEN
+            PERFORM quarry._dataset_for(dataset_id, account_id);
+        END IF;
+        RAISE EXCEPTION 'the settings of account % in dataset % cannot be read', account_id, dataset_id
+            USING ERRCODE = 'internal_error';
     END IF;
-    v := quarry._dataset_for(dataset_id, account_id);
-    RETURN v_settings || jsonb_build_object(
-        'id', v.id, 'name', v.name, 'team_id', v.team_id, 'row_limit', v.row_limit,
-        'search_path', (SELECT string_agg(DISTINCT quote_ident(s.schema_name), ', ')
-                          FROM quarry.dataset_sources s WHERE s.dataset_id = v.id),
-        'timeout_ms', v.timeout_ms,
-        'work_mem_kb', v.work_mem_kb,
-        'temp_file_limit_kb', v.temp_file_limit_kb,
-        'max_cost', v.max_cost,
-        'max_rows_scanned', v.max_rows_scanned,
-        'functions', (SELECT coalesce(jsonb_agg(pg_catalog.to_regprocedure(f)::oid::bigint), '[]')
-                        FROM unnest(v.allowed_functions) f
-                       WHERE f !~ '\.\*$' AND pg_catalog.to_regprocedure(f) IS NOT NULL),
-        'schemas', (SELECT coalesce(jsonb_agg(pg_catalog.to_regnamespace(left(f, -2))::oid::bigint), '[]')
-                      FROM unnest(v.allowed_functions) f
-                     WHERE f ~ '\.\*$' AND pg_catalog.to_regnamespace(left(f, -2)) IS NOT NULL));
+    RETURN v_settings || coalesce(v_dataset, '{}');
 END $$;
 
 -- Runs a question's SQL for an account in one of its datasets, as the account's role, and returns
