@@ -50,6 +50,13 @@ SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok'
 SELECT regress.try($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, '{"title": "x", "blocks": []}')$$) AS turn_without_dataset;
 SELECT count(*) AS run_sql_rows FROM quarry.audit_log WHERE action = 'run_sql';
 SELECT quarry.record_call(1, 'qci_x', 'list_teams', '{}', 'ok', 1, NULL, NULL, NULL, NULL, NULL) IS NULL AS no_turn;
+-- record_call does not check the account's access to the dataset again (the call's question or
+-- run has just done it), but the conversation continued must still be the account's and about
+-- the turn's dataset.
+SELECT regress.try(format($$SELECT quarry.record_call(3, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, %L)$$,
+    format('{"dataset_id": 1, "conversation_id": %s, "title": "x", "blocks": [{"kind": "question", "content": {"text": "Mine?"}}]}', :turn))) AS someone_elses_conversation;
+SELECT regress.try(format($$SELECT quarry.record_call(1, 'qci_x', 'run_sql', '{}', 'ok', 1, NULL, NULL, NULL, NULL, %L)$$,
+    format('{"dataset_id": 3, "conversation_id": %s, "title": "x", "blocks": [{"kind": "question", "content": {"text": "Other?"}}]}', :turn))) AS about_another_dataset;
 
 -- run_sql in one call (run_for): the role checked, the dataset given (or the account's only one),
 -- the rows capped by the caller and never beyond the dataset's limit; what went wrong with the
