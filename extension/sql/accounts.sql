@@ -219,7 +219,8 @@ BEGIN
 END $$;
 
 -- The role an enabled account's questions run as, checked again now (a role may have changed since
--- it was mapped). Raises when the account cannot ask questions.
+-- it was mapped). Raises when the account cannot ask questions. (_execution_settings reads the
+-- same conditions in its one query and comes here for the reason when they fail: change both.)
 CREATE FUNCTION account_role(account_id bigint) RETURNS name
 LANGUAGE plpgsql STABLE AS $$
 DECLARE

@@ -319,10 +319,8 @@ DECLARE
 BEGIN
     PERFORM quarry._account(account_id);
     FOR d IN SELECT s.id, s.name, s.description, s.row_limit, t.id AS team_id, t.name AS team_name
-               FROM quarry.datasets s
+               FROM quarry._usable_datasets(list_datasets.account_id) s
                JOIN quarry.teams t ON t.id = s.team_id
-               JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = list_datasets.account_id
-              WHERE quarry._assistant_allows(list_datasets.account_id, s.id)
               ORDER BY t.name, s.name LOOP
         BEGIN
             v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);

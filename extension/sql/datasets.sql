@@ -26,6 +26,17 @@ BEGIN
                                            WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id));
 END $$;
 
+-- The datasets an account may use: those of its teams that _assistant_allows. What "may use" means,
+-- in one place (_dataset_for, _only_dataset, _execution_settings, list_datasets). A plain SQL
+-- query, so it is inlined into its callers' planned queries.
+CREATE FUNCTION _usable_datasets(account_id bigint) RETURNS SETOF quarry.datasets
+LANGUAGE sql STABLE AS $$
+    SELECT d.*
+      FROM quarry.datasets d
+      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _usable_datasets.account_id
+     WHERE quarry._assistant_allows(_usable_datasets.account_id, d.id)
+$$;
+
 -- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
 -- assistant's account, one of the assistant's datasets).
 CREATE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
@@ -37,10 +48,9 @@ BEGIN
     -- One query, which PL/pgSQL plans once: every question runs this twice. It reads the
     -- membership and whether the account is disabled together (not through _require_member).
     SELECT d AS dataset, a.disabled INTO r
-      FROM quarry.datasets d
-      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
-      JOIN quarry.accounts a ON a.id = m.account_id
-     WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
+      FROM quarry._usable_datasets(_dataset_for.account_id) d
+      JOIN quarry.accounts a ON a.id = _dataset_for.account_id
+     WHERE d.id = _dataset_for.dataset_id;
     -- An unknown dataset and someone else's dataset look the same to the caller.
     IF NOT FOUND THEN
         PERFORM quarry._account(account_id);

@@ -569,7 +569,8 @@ BEGIN
 END $$;
 
 -- The role an enabled account's questions run as, checked again now (a role may have changed since
--- it was mapped). Raises when the account cannot ask questions.
+-- it was mapped). Raises when the account cannot ask questions. (_execution_settings reads the
+-- same conditions in its one query and comes here for the reason when they fail: change both.)
 CREATE OR REPLACE FUNCTION account_role(account_id bigint) RETURNS name
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -761,6 +762,17 @@ BEGIN
                                            WHERE x.assistant_id = a.id AND x.dataset_id = _assistant_allows.dataset_id));
 END $$;
 
+-- The datasets an account may use: those of its teams that _assistant_allows. What "may use" means,
+-- in one place (_dataset_for, _only_dataset, _execution_settings, list_datasets). A plain SQL
+-- query, so it is inlined into its callers' planned queries.
+CREATE OR REPLACE FUNCTION _usable_datasets(account_id bigint) RETURNS SETOF quarry.datasets
+LANGUAGE sql STABLE AS $$
+    SELECT d.*
+      FROM quarry.datasets d
+      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _usable_datasets.account_id
+     WHERE quarry._assistant_allows(_usable_datasets.account_id, d.id)
+$$;
+
 -- The dataset, provided the account may use it (an enabled member of the dataset's team; for an
 -- assistant's account, one of the assistant's datasets).
 CREATE OR REPLACE FUNCTION _dataset_for(dataset_id bigint, account_id bigint) RETURNS quarry.datasets
@@ -772,10 +784,9 @@ BEGIN
     -- One query, which PL/pgSQL plans once: every question runs this twice. It reads the
     -- membership and whether the account is disabled together (not through _require_member).
     SELECT d AS dataset, a.disabled INTO r
-      FROM quarry.datasets d
-      JOIN quarry.team_members m ON m.team_id = d.team_id AND m.account_id = _dataset_for.account_id
-      JOIN quarry.accounts a ON a.id = m.account_id
-     WHERE d.id = _dataset_for.dataset_id AND quarry._assistant_allows(_dataset_for.account_id, d.id);
+      FROM quarry._usable_datasets(_dataset_for.account_id) d
+      JOIN quarry.accounts a ON a.id = _dataset_for.account_id
+     WHERE d.id = _dataset_for.dataset_id;
     -- An unknown dataset and someone else's dataset look the same to the caller.
     IF NOT FOUND THEN
         PERFORM quarry._account(account_id);
@@ -1382,10 +1393,8 @@ DECLARE
 BEGIN
     PERFORM quarry._account(account_id);
     FOR d IN SELECT s.id, s.name, s.description, s.row_limit, t.id AS team_id, t.name AS team_name
-               FROM quarry.datasets s
+               FROM quarry._usable_datasets(list_datasets.account_id) s
                JOIN quarry.teams t ON t.id = s.team_id
-               JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = list_datasets.account_id
-              WHERE quarry._assistant_allows(list_datasets.account_id, s.id)
               ORDER BY t.name, s.name LOOP
         BEGIN
             v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);
@@ -3504,10 +3513,7 @@ DECLARE
     v_count integer;
     v_dataset bigint;
 BEGIN
-    SELECT count(*), min(s.id) INTO v_count, v_dataset
-      FROM quarry.datasets s
-      JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = _only_dataset.account_id
-     WHERE quarry._assistant_allows(_only_dataset.account_id, s.id);
+    SELECT count(*), min(s.id) INTO v_count, v_dataset FROM quarry._usable_datasets(_only_dataset.account_id) s;
     IF v_count = 0 THEN
         RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
             USING ERRCODE = 'insufficient_privilege';
@@ -3580,10 +3586,8 @@ BEGIN
                        'schemas', (SELECT coalesce(jsonb_agg(pg_catalog.to_regnamespace(left(f, -2))::oid::bigint), '[]')
                                      FROM unnest(d.allowed_functions) f
                                     WHERE f ~ '\.\*$' AND pg_catalog.to_regnamespace(left(f, -2)) IS NOT NULL))
-              FROM quarry.datasets d
-             WHERE d.id = _execution_settings.dataset_id
-               AND EXISTS (SELECT 1 FROM quarry.team_members m WHERE m.team_id = d.team_id AND m.account_id = a.id)
-               AND quarry._assistant_allows(a.id, d.id))
+              FROM quarry._usable_datasets(a.id) d
+             WHERE d.id = _execution_settings.dataset_id)
       INTO v_settings, v_dataset
       FROM quarry.accounts a
       CROSS JOIN LATERAL (SELECT pg_catalog.to_regrole(quote_ident(a.db_role))::oid AS oid) r

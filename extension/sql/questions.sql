@@ -147,10 +147,7 @@ DECLARE
     v_count integer;
     v_dataset bigint;
 BEGIN
-    SELECT count(*), min(s.id) INTO v_count, v_dataset
-      FROM quarry.datasets s
-      JOIN quarry.team_members m ON m.team_id = s.team_id AND m.account_id = _only_dataset.account_id
-     WHERE quarry._assistant_allows(_only_dataset.account_id, s.id);
+    SELECT count(*), min(s.id) INTO v_count, v_dataset FROM quarry._usable_datasets(_only_dataset.account_id) s;
     IF v_count = 0 THEN
         RAISE EXCEPTION 'You have no dataset you can ask about: ask your administrator to add you to a team with one.'
             USING ERRCODE = 'insufficient_privilege';
@@ -223,10 +220,8 @@ BEGIN
                        'schemas', (SELECT coalesce(jsonb_agg(pg_catalog.to_regnamespace(left(f, -2))::oid::bigint), '[]')
                                      FROM unnest(d.allowed_functions) f
                                     WHERE f ~ '\.\*$' AND pg_catalog.to_regnamespace(left(f, -2)) IS NOT NULL))
-              FROM quarry.datasets d
-             WHERE d.id = _execution_settings.dataset_id
-               AND EXISTS (SELECT 1 FROM quarry.team_members m WHERE m.team_id = d.team_id AND m.account_id = a.id)
-               AND quarry._assistant_allows(a.id, d.id))
+              FROM quarry._usable_datasets(a.id) d
+             WHERE d.id = _execution_settings.dataset_id)
       INTO v_settings, v_dataset
       FROM quarry.accounts a
       CROSS JOIN LATERAL (SELECT pg_catalog.to_regrole(quote_ident(a.db_role))::oid AS oid) r
