@@ -33,32 +33,6 @@ const AGGREGATE: &str = "SELECT date_trunc('day', ordered_at AT TIME ZONE 'UTC')
     WHERE ordered_at >= timestamptz '2025-12-02 00:00:00+00' AND ordered_at < timestamptz '2026-01-01 00:00:00+00' \
     AND status NOT IN ('cancelled', 'returned') \
     GROUP BY 1 ORDER BY 1";
-/// Interleaved rounds per measurement (`QUARRY_BENCH_ROUNDS`, default 3).
-fn rounds() -> usize {
-    std::env::var("QUARRY_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(3)
-}
-
-/// Quarry's and DBHub's ratios in one round of (Quarry, DBHub, floor).
-type Ratios = (f64, f64);
-
-/// Of rounds of (Quarry, DBHub, floor), the one whose Quarry ratio (`key`) is the median, and
-/// every round's ratios for the record.
-fn median_round(mut rounds: Vec<(Run, Run, Run)>, key: impl Fn(&(Run, Run, Run)) -> Ratios) -> ((Run, Run, Run), Vec<Ratios>) {
-    let spread = rounds.iter().map(&key).collect();
-    rounds.sort_by(|a, b| key(a).0.total_cmp(&key(b).0));
-    let middle = rounds.len() / 2;
-    (rounds.swap_remove(middle), spread)
-}
-
-/// Every round's ratios, under the median round's rows: Quarry's to DBHub's (`floor` None), or
-/// Quarry's and DBHub's to the floor.
-fn print_spread(spread: &[Ratios], floor: Option<&str>) {
-    let each: Vec<String> =
-        spread.iter().map(|(q, d)| if floor.is_some() { format!("Quarry {q:.2}× DBHub {d:.2}×") } else { format!("{q:.2}×") }).collect();
-    let what = floor.map(|f| format!("÷ {f}")).unwrap_or_else(|| "Quarry ÷ DBHub".into());
-    println!("{:<24}      rounds, {what}: {}", "", each.join(", "));
-}
-
 /// The schema whose tables are listed; Quarry's dataset "Module 1" is exactly this schema.
 const LISTED_SCHEMA: &str = "app_1";
 const LISTING: &str = "SELECT table_schema, table_name, table_type FROM information_schema.tables \
@@ -247,6 +221,56 @@ async fn listing_floor(reader_url: &str, database: &Database, concurrency: usize
     Run::from(stats, before, after)
 }
 
+/// Interleaved rounds per measurement (`QUARRY_BENCH_ROUNDS`, default 3).
+fn rounds() -> usize {
+    std::env::var("QUARRY_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(3)
+}
+
+/// One round: Quarry, DBHub and the floor, measured in turn.
+type Round = (Run, Run, Run);
+
+/// What Quarry's figure is judged against: DBHub's (`SELECT 1`), or the floor's (named).
+#[derive(Clone, Copy)]
+enum Against {
+    Dbhub,
+    Floor(&'static str),
+}
+
+impl Against {
+    /// Quarry's ratio in a round, and DBHub's to the floor where the floor is the measure.
+    fn ratios(self, (q, d, f): &Round) -> (f64, Option<f64>) {
+        match self {
+            Against::Dbhub => (q.stats.rps / d.stats.rps, None),
+            Against::Floor(_) => (q.stats.rps / f.stats.rps, Some(d.stats.rps / f.stats.rps)),
+        }
+    }
+}
+
+/// Prints the round whose Quarry ratio is the median (its three rows, named by `who`), then every
+/// round's ratios, and returns that round.
+fn show_median(mut measured: Vec<Round>, against: Against, who: [&str; 3], concurrency: usize) -> Round {
+    let each: Vec<String> = measured
+        .iter()
+        .map(|round| match against.ratios(round) {
+            (q, Some(d)) => format!("Quarry {q:.2}× DBHub {d:.2}×"),
+            (q, None) => format!("{q:.2}×"),
+        })
+        .collect();
+    measured.sort_by(|a, b| against.ratios(a).0.total_cmp(&against.ratios(b).0));
+    let middle = measured.len() / 2;
+    let round = measured.swap_remove(middle);
+    let (q, d, f) = &round;
+    print_row(who[0], concurrency, q, f);
+    print_row(who[1], concurrency, d, f);
+    print_row(who[2], concurrency, f, f);
+    let what = match against {
+        Against::Dbhub => "Quarry ÷ DBHub".to_string(),
+        Against::Floor(floor) => format!("÷ {floor}"),
+    };
+    println!("{:<24}      rounds, {what}: {}", "", each.join(", "));
+    round
+}
+
 /// A call's answer: Quarry's structured content, or the JSON DBHub puts in its text content.
 async fn answer(server: &Server, tool: &str, arguments: Value) -> Value {
     let mut session = Mcp::new(&server.url, server.token.as_deref());
@@ -406,7 +430,7 @@ async fn main() {
 
     let (pgbench, conninfo) = (required_env("QUARRY_BENCH_PGBENCH"), admin_conninfo());
     // (call, concurrency) → (Quarry, DBHub, floor)
-    let mut results: HashMap<(&str, usize), (Run, Run, Run)> = HashMap::new();
+    let mut results: HashMap<(&str, usize), Round> = HashMap::new();
 
     for (call, sql) in [("SELECT 1", "SELECT 1"), ("aggregate", AGGREGATE)] {
         print_header(&format!("{call}: Quarry run_sql, DBHub execute_sql, pgbench on the same SQL"), "pgbench");
@@ -419,15 +443,8 @@ async fn main() {
                 measured.push((q, d, Run::from(stats, before, after)));
             }
             // SELECT 1 is judged against DBHub, the aggregate against pgbench.
-            let against_dbhub = call == "SELECT 1";
-            let (round, spread) = median_round(measured, |(q, d, f)| {
-                if against_dbhub { (q.stats.rps / d.stats.rps, 1.0) } else { (q.stats.rps / f.stats.rps, d.stats.rps / f.stats.rps) }
-            });
-            let (q, d, f) = &round;
-            print_row("Quarry run_sql", concurrency, q, f);
-            print_row("DBHub execute_sql", concurrency, d, f);
-            print_row("pgbench", concurrency, f, f);
-            print_spread(&spread, (!against_dbhub).then_some("pgbench"));
+            let against = if call == "SELECT 1" { Against::Dbhub } else { Against::Floor("pgbench") };
+            let round = show_median(measured, against, ["Quarry run_sql", "DBHub execute_sql", "pgbench"], concurrency);
             results.insert((call, concurrency), round);
         }
     }
@@ -444,12 +461,8 @@ async fn main() {
             let f = listing_floor(&reader_url, &database, concurrency).await;
             measured.push((q, d, f));
         }
-        let (round, spread) = median_round(measured, |(q, d, f)| (q.stats.rps / f.stats.rps, d.stats.rps / f.stats.rps));
-        let (q, d, f) = &round;
-        print_row("Quarry list_datasets", concurrency, q, f);
-        print_row("DBHub search_objects", concurrency, d, f);
-        print_row("information_schema", concurrency, f, f);
-        print_spread(&spread, Some("information_schema"));
+        let against = Against::Floor("information_schema");
+        let round = show_median(measured, against, ["Quarry list_datasets", "DBHub search_objects", "information_schema"], concurrency);
         results.insert(("listing", concurrency), round);
     }
     println!("information_schema: {}", LISTING.replace("$1", &format!("'{LISTED_SCHEMA}'")));
