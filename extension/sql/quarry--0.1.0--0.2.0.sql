@@ -153,6 +153,7 @@ SELECT pg_catalog.pg_extension_config_dump('sources_id_seq', '');
 -- 2. Routines of 0.1.0 whose arguments or result 0.2.0 changes, or that it removes ----------------
 -- CREATE OR REPLACE cannot change a routine's argument names, defaults or result.
 DROP FUNCTION quarry.update_dataset(dataset_id bigint, name text, description text, row_limit integer, timeout_ms integer);
+DROP FUNCTION quarry._dataset_relations(dataset_id bigint);
 DROP FUNCTION quarry.save_turn(account_id bigint, dataset_id bigint, conversation_id bigint, title text, blocks jsonb);
 DROP FUNCTION quarry.register_client(client_name text, redirect_uris text[], token_endpoint_auth_method text, grant_types text[], scope text, metadata jsonb, kind text);
 DROP FUNCTION quarry.account_grants(account_id bigint);
@@ -1077,22 +1078,26 @@ END $$;
 -- if the role may SELECT that column. Each listing is one statement over the system catalogs, so
 -- it stays fast on thousands of tables.
 
--- The relations a dataset covers that hold rows, as an array of OIDs (so that callers probe
--- pg_class by OID instead of scanning it). Partitions are reached through their parent.
--- (PL/pgSQL, not SQL: a SQL function with an aggregate is never inlined, so it would be planned
--- anew on every call, which cost more than running it.)
-CREATE OR REPLACE FUNCTION _dataset_relations(dataset_id bigint) RETURNS oid[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (SELECT coalesce(array_agg(DISTINCT c.oid), '{}')
-              FROM quarry.dataset_sources s
-              JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
-              JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-             WHERE s.dataset_id = _dataset_relations.dataset_id
-               AND (s.relation_name IS NULL OR c.relname = s.relation_name)
-               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-               AND NOT c.relispartition);
-END $$;
+-- The relations a dataset covers that hold rows: one pass over pg_class, restricted to the
+-- dataset's schemas. Partitions are reached through their parent.
+-- A plain SQL query, so it is inlined into its callers' planned queries. (It was a PL/pgSQL
+-- function returning an array of OIDs to probe pg_class with: the planner runs a stable function
+-- while estimating, so that array was built twice per listing, and probing by OID then cost as
+-- much again as this scan.)
+CREATE OR REPLACE FUNCTION _dataset_relation_rows(dataset_id bigint)
+RETURNS TABLE (relid oid, schema_oid oid, schema_name name, relation_name name, kind "char", reltuples real)
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid, n.oid, n.nspname, c.relname, c.relkind, c.reltuples
+      FROM pg_catalog.pg_namespace n
+      JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+     WHERE n.nspname IN (SELECT s.schema_name FROM quarry.dataset_sources s
+                          WHERE s.dataset_id = _dataset_relation_rows.dataset_id)
+       AND EXISTS (SELECT FROM quarry.dataset_sources s
+                    WHERE s.dataset_id = _dataset_relation_rows.dataset_id AND s.schema_name = n.nspname
+                      AND (s.relation_name IS NULL OR s.relation_name = c.relname))
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND NOT c.relispartition
+$$;
 
 -- Whether a relation (by schema and name) belongs to a dataset's sources. An index probe.
 CREATE OR REPLACE FUNCTION _in_dataset(dataset_id bigint, schema_name name, relation_name name) RETURNS boolean
@@ -1103,21 +1108,18 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The dataset's relations the role may read, optionally filtered by a case-insensitive substring of
--- "schema.name", in name order, one page of them, with the total before paging. Privileges are
--- checked only on the dataset's relations, found first by OID.
+-- "schema.name", in name order, one page of them, with the total before paging.
 CREATE OR REPLACE FUNCTION _catalog_page(dataset_id bigint, role_oid oid, name_filter text, page_size integer, page_offset integer,
                               relations text[] DEFAULT NULL)
 RETURNS TABLE (relid oid, schema_name name, relation_name name, kind "char", reltuples real, total bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, count(*) OVER ()
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = ANY (quarry._dataset_relations(dataset_id))
-       AND pg_catalog.has_schema_privilege(role_oid, n.oid, 'USAGE')
-       AND pg_catalog.has_any_column_privilege(role_oid, c.oid, 'SELECT')
-       AND (name_filter IS NULL OR strpos(lower(n.nspname || '.' || c.relname), lower(name_filter)) > 0)
-       AND (relations IS NULL OR (n.nspname || '.' || c.relname) = ANY (relations))
-     ORDER BY n.nspname, c.relname
+    SELECT r.relid, r.schema_name, r.relation_name, r.kind, r.reltuples, count(*) OVER ()
+      FROM quarry._dataset_relation_rows(dataset_id) r
+     WHERE pg_catalog.has_schema_privilege(role_oid, r.schema_oid, 'USAGE')
+       AND pg_catalog.has_any_column_privilege(role_oid, r.relid, 'SELECT')
+       AND (name_filter IS NULL OR strpos(lower(r.schema_name || '.' || r.relation_name), lower(name_filter)) > 0)
+       AND (relations IS NULL OR (r.schema_name || '.' || r.relation_name) = ANY (relations))
+     ORDER BY r.schema_name, r.relation_name
      LIMIT page_size OFFSET page_offset
 $$;
 
@@ -1127,25 +1129,55 @@ LANGUAGE sql IMMUTABLE AS $$
                      WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table' END
 $$;
 
+-- The sum of the planner's estimates over a partitioned table's leaves (those analyzed).
+CREATE OR REPLACE FUNCTION _partitioned_rows(relid oid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT sum(l.reltuples) FILTER (WHERE l.reltuples >= 0)::bigint
+      FROM pg_catalog.pg_partition_tree(_partitioned_rows.relid) t
+      JOIN pg_catalog.pg_class l ON l.oid = t.relid
+     WHERE t.isleaf
+$$;
+
+-- The remote side's estimate of a source's foreign table's rows, as the source's tables list it.
+CREATE OR REPLACE FUNCTION _remote_rows(relid oid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT t.remote_rows::bigint
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      JOIN quarry.sources s ON s.local_schema = n.nspname
+      JOIN quarry.source_tables t ON t.source_id = s.id AND t.relation_name = c.relname
+     WHERE c.oid = _remote_rows.relid
+$$;
+
 -- The planner's estimate of a relation's rows from its reltuples (for a partitioned table, the sum
--- over its leaves); NULL for views and for relations never analyzed.
+-- over its leaves); NULL for views and for relations never analyzed. One expression, so that it is
+-- inlined into the listing: with the subqueries of the rarer kinds written in it, it ran as a
+-- function call of its own for every relation listed (about 10 µs each, the largest part of a
+-- summary page).
 CREATE OR REPLACE FUNCTION _estimated_rows(relid oid, kind "char", reltuples real) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN kind = 'v' THEN NULL
-        WHEN kind = 'p' THEN (SELECT sum(l.reltuples) FILTER (WHERE l.reltuples >= 0)
-                                FROM pg_catalog.pg_partition_tree(relid) t
-                                JOIN pg_catalog.pg_class l ON l.oid = t.relid
-                               WHERE t.isleaf)
-        WHEN reltuples >= 0 THEN reltuples
+        WHEN kind = 'p' THEN quarry._partitioned_rows(relid)
+        WHEN reltuples >= 0 THEN reltuples::bigint
         -- A source's foreign table a wrapper could not analyze: the remote side's own estimate.
-        WHEN kind = 'f' THEN (SELECT t.remote_rows
-                                FROM pg_catalog.pg_class c
-                                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                                JOIN quarry.sources s ON s.local_schema = n.nspname
-                                JOIN quarry.source_tables t ON t.source_id = s.id AND t.relation_name = c.relname
-                               WHERE c.oid = relid)
-    END::bigint
+        WHEN kind = 'f' THEN quarry._remote_rows(relid)
+    END
+$$;
+
+-- The columns of a relation the role may SELECT, in their order. Column privileges are checked
+-- one by one only when the role may not read the whole relation: checking each column costs two
+-- catalog lookups, and most roles read whole tables. (OFFSET 0 keeps the table-wide check a
+-- subquery of its own, evaluated once per relation, instead of merged into the per-column filter.)
+CREATE OR REPLACE FUNCTION _readable_attributes(relid oid, role_oid oid) RETURNS SETOF pg_catalog.pg_attribute
+LANGUAGE sql STABLE AS $$
+    SELECT a.*
+      FROM (SELECT pg_catalog.has_table_privilege(_readable_attributes.role_oid, _readable_attributes.relid, 'SELECT')
+                   AS whole OFFSET 0) t
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = _readable_attributes.relid
+     WHERE a.attnum > 0 AND NOT a.attisdropped
+       AND (t.whole OR pg_catalog.has_column_privilege(_readable_attributes.role_oid, _readable_attributes.relid,
+                                                        a.attnum, 'SELECT'))
 $$;
 
 -- Keys of a foreign table of a source, for the catalog and the semantic model: (name, columns,
@@ -1238,9 +1270,7 @@ BEGIN
           LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
           LEFT JOIN LATERAL (
                 SELECT jsonb_agg(a.attname ORDER BY a.attnum) AS names
-                  FROM pg_catalog.pg_attribute a
-                 WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
-                   AND pg_catalog.has_column_privilege(v_role, p.relid, a.attnum, 'SELECT')) f ON true;
+                  FROM quarry._readable_attributes(p.relid, v_role) a) f ON true;
     ELSE
         SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
@@ -1327,12 +1357,10 @@ BEGIN
                                                  FROM pg_catalog.pg_statistic st
                                                 WHERE st.starelid = a.attrelid AND st.staattnum = a.attnum
                                                   AND NOT st.stainherit))) ORDER BY a.attnum) AS fields
-                  FROM pg_catalog.pg_attribute a
+                  FROM quarry._readable_attributes(p.relid, v_role) a
                   LEFT JOIN pg_catalog.pg_description ad
                          ON ad.objoid = a.attrelid AND ad.classoid = 'pg_catalog.pg_class'::regclass
-                        AND ad.objsubid = a.attnum
-                 WHERE a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
-                   AND pg_catalog.has_column_privilege(v_role, p.relid, a.attnum, 'SELECT')) f ON true
+                        AND ad.objsubid = a.attnum) f ON true
           LEFT JOIN LATERAL (
                 SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                            'name', ic.relname,
@@ -2831,14 +2859,12 @@ $$;
 CREATE OR REPLACE FUNCTION _semantic_tables(dataset_id bigint)
 RETURNS TABLE (relid oid, logical text, schema_name name, relation_name name, kind "char")
 LANGUAGE sql STABLE AS $$
-    SELECT c.oid,
-           CASE WHEN count(*) OVER (PARTITION BY quarry._semantic_name(c.relname)) > 1
-                THEN quarry._semantic_name(n.nspname || '_' || c.relname)
-                ELSE quarry._semantic_name(c.relname) END,
-           n.nspname, c.relname, c.relkind
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = ANY (quarry._dataset_relations(dataset_id))
+    SELECT r.relid,
+           CASE WHEN count(*) OVER (PARTITION BY quarry._semantic_name(r.relation_name)) > 1
+                THEN quarry._semantic_name(r.schema_name || '_' || r.relation_name)
+                ELSE quarry._semantic_name(r.relation_name) END,
+           r.schema_name, r.relation_name, r.kind
+      FROM quarry._dataset_relation_rows(dataset_id) r
 $$;
 
 -- Whether a numeric column is better averaged than summed (prices, rates, discounts, scores).

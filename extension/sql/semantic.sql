@@ -32,14 +32,12 @@ $$;
 CREATE FUNCTION _semantic_tables(dataset_id bigint)
 RETURNS TABLE (relid oid, logical text, schema_name name, relation_name name, kind "char")
 LANGUAGE sql STABLE AS $$
-    SELECT c.oid,
-           CASE WHEN count(*) OVER (PARTITION BY quarry._semantic_name(c.relname)) > 1
-                THEN quarry._semantic_name(n.nspname || '_' || c.relname)
-                ELSE quarry._semantic_name(c.relname) END,
-           n.nspname, c.relname, c.relkind
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = ANY (quarry._dataset_relations(dataset_id))
+    SELECT r.relid,
+           CASE WHEN count(*) OVER (PARTITION BY quarry._semantic_name(r.relation_name)) > 1
+                THEN quarry._semantic_name(r.schema_name || '_' || r.relation_name)
+                ELSE quarry._semantic_name(r.relation_name) END,
+           r.schema_name, r.relation_name, r.kind
+      FROM quarry._dataset_relation_rows(dataset_id) r
 $$;
 
 -- Whether a numeric column is better averaged than summed (prices, rates, discounts, scores).
