@@ -405,8 +405,10 @@ unsafe fn plan_and_run(query: *mut pg_sys::Query, text: &CStr, caps: Caps, limit
             0,
         );
         pg_sys::ExecutorStart(description, 0);
-        // One row more than the cap, to know whether there were more.
-        pg_sys::ExecutorRun(description, pg_sys::ScanDirection::ForwardScanDirection, (caps.rows + 1) as u64, true);
+        // No row count: PostgreSQL runs a plan without its parallel workers when asked for a
+        // number of rows (the Gather then reads every row itself). The receiver stops the run
+        // instead, at the row after the cap or at the byte cap.
+        pg_sys::ExecutorRun(description, pg_sys::ScanDirection::ForwardScanDirection, 0, true);
         pg_sys::ExecutorFinish(description);
         pg_sys::ExecutorEnd(description);
         pg_sys::FreeQueryDesc(description);

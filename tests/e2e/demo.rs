@@ -2,7 +2,7 @@
 //! the catalog lists the demo dataset for each account as its role may see it, exact counts follow
 //! row-level security, and the sidecar's own role can call the service API but read no data.
 
-use quarry_e2e::{admin, connect, sidecar_database_url, sqlstate};
+use quarry_e2e::{admin, admin_conninfo, connect, connect_keeping_notices, sidecar_database_url, sqlstate};
 use serde_json::Value;
 
 async fn account(email: &str) -> i64 {
@@ -68,6 +68,44 @@ async fn the_analyst_sees_the_whole_retail_dataset() {
     assert_eq!(collection(&listing, "monthly_revenue")["kind"], "materialized_view");
     assert_eq!(collection(&listing, "order_details")["kind"], "view");
     assert!(collection(&listing, "orders")["comment"].as_str().unwrap().contains("total_amount"));
+}
+
+/// A question runs with the plan PostgreSQL makes for it, parallel workers included, and they are
+/// started (auto_explain, reporting each plan as it ran, says how many): before, the executor asked
+/// PostgreSQL for a number of rows, which runs the plan with no workers at all.
+#[tokio::test]
+async fn a_question_runs_with_its_parallel_workers() {
+    let (db, notices) = connect_keeping_notices(&admin_conninfo()).await;
+    // Parallel plans for any table, and every plan reported to this session as a notice.
+    db.batch_execute(
+        "LOAD 'auto_explain';
+         SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off;
+         SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice;
+         SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+         SET max_parallel_workers_per_gather = 2",
+    )
+    .await
+    .unwrap();
+    let sql = "SELECT channel, count(*) AS orders FROM retail.orders GROUP BY channel ORDER BY channel";
+    let (analyst, retail) = (account("demo@quarry.local").await, dataset("Analytics", "Retail").await);
+    for max_rows in [100, 2] {
+        let result: Value = db
+            .query_one("SELECT quarry.execute_for($1, $2, $3, $4, 1000000)::jsonb", &[&analyst, &retail, &sql, &max_rows])
+            .await
+            .unwrap()
+            .get(0);
+        let plans = notices.lock().unwrap().drain(..).collect::<Vec<_>>();
+        let plan = plans.iter().find(|p| p.contains("FROM retail.orders")).unwrap_or_else(|| panic!("no plan of the question: {plans:?}"));
+        assert!(plan.contains("Workers Planned: 2"), "{plan}");
+        assert!(plan.contains("Workers Launched: 2") || plan.contains("Workers Launched: 1"), "workers started: {plan}");
+        // The caps still hold: a cap under the result's size stops it there.
+        let channels = result["rows"].as_array().unwrap().len();
+        if max_rows == 2 {
+            assert_eq!((channels, &result["truncated_by"]), (2, &Value::from("rows")), "{result}");
+        } else {
+            assert!(channels > 2 && result["truncated"] == false, "{result}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -57,6 +57,27 @@ pub async fn connect(conninfo: &str) -> tokio_postgres::Client {
     client
 }
 
+/// A connection that keeps the notices the server sends (as `connect` makes it otherwise), for
+/// tests that read what PostgreSQL reports along the way.
+pub async fn connect_keeping_notices(conninfo: &str) -> (tokio_postgres::Client, Arc<Mutex<Vec<String>>>) {
+    let settings = quarry_sidecar::pg_tls::parse(conninfo).unwrap_or_else(|e| panic!("bad connection string {conninfo:?}: {e}"));
+    let (client, mut connection) = settings
+        .config
+        .connect(settings.tls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect with {conninfo:?}: {e}"));
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let kept = notices.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let tokio_postgres::AsyncMessage::Notice(notice) = message {
+                kept.lock().unwrap().push(notice.message().to_string());
+            }
+        }
+    });
+    (client, notices)
+}
+
 /// A superuser connection to the test database, for preparing fixtures and checking state.
 pub async fn admin() -> tokio_postgres::Client {
     connect(&admin_conninfo()).await
