@@ -363,18 +363,23 @@ BEGIN
 END $$;
 
 -- A dataset's glossary, alphabetically, and its example questions, oldest first.
+-- A dataset's glossary and example questions, as JSON. (PL/pgSQL, so that their plans are kept:
+-- see _semantic_document, which every question reads with them.)
 CREATE FUNCTION _glossary_json(dataset_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition, 'synonyms', to_jsonb(g.synonyms))
-                              ORDER BY lower(g.term)), '[]')
-      FROM quarry.glossary_terms g WHERE g.dataset_id = _glossary_json.dataset_id
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition,
+                                                         'synonyms', to_jsonb(g.synonyms))
+                                      ORDER BY lower(g.term)), '[]')
+              FROM quarry.glossary_terms g WHERE g.dataset_id = _glossary_json.dataset_id);
+END $$;
 
 CREATE FUNCTION _examples_json(dataset_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id), '[]')
-      FROM quarry.example_queries e WHERE e.dataset_id = _examples_json.dataset_id
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id), '[]')
+              FROM quarry.example_queries e WHERE e.dataset_id = _examples_json.dataset_id);
+END $$;
 
 -- One dataset in depth: its collections in full detail (paged), glossary and example questions.
 CREATE FUNCTION describe_dataset(account_id bigint, dataset_id bigint, name_filter text DEFAULT NULL,

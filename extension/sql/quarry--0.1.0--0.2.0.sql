@@ -1438,18 +1438,23 @@ BEGIN
 END $$;
 
 -- A dataset's glossary, alphabetically, and its example questions, oldest first.
+-- A dataset's glossary and example questions, as JSON. (PL/pgSQL, so that their plans are kept:
+-- see _semantic_document, which every question reads with them.)
 CREATE OR REPLACE FUNCTION _glossary_json(dataset_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition, 'synonyms', to_jsonb(g.synonyms))
-                              ORDER BY lower(g.term)), '[]')
-      FROM quarry.glossary_terms g WHERE g.dataset_id = _glossary_json.dataset_id
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('term', g.term, 'definition', g.definition,
+                                                         'synonyms', to_jsonb(g.synonyms))
+                                      ORDER BY lower(g.term)), '[]')
+              FROM quarry.glossary_terms g WHERE g.dataset_id = _glossary_json.dataset_id);
+END $$;
 
 CREATE OR REPLACE FUNCTION _examples_json(dataset_id bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id), '[]')
-      FROM quarry.example_queries e WHERE e.dataset_id = _examples_json.dataset_id
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('question', e.question, 'sql', e.sql) ORDER BY e.id), '[]')
+              FROM quarry.example_queries e WHERE e.dataset_id = _examples_json.dataset_id);
+END $$;
 
 -- One dataset in depth: its collections in full detail (paged), glossary and example questions.
 CREATE OR REPLACE FUNCTION describe_dataset(account_id bigint, dataset_id bigint, name_filter text DEFAULT NULL,
@@ -3212,41 +3217,45 @@ $$;
 -- A model as one document (close to Snowflake Cortex Analyst's semantic model): tables with their
 -- dimensions, time dimensions, measures and filters; relationships; verified queries. Each item
 -- says whether it was derived or set by a DBA. `roles` limits it to the tables a role may read.
+-- (PL/pgSQL, not SQL: a SQL function that is not inlined is planned anew on every call, which
+-- cost as much as running it; every question reads the model.)
 CREATE OR REPLACE FUNCTION _semantic_document(dataset_id bigint, role_oid oid DEFAULT NULL) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    WITH items AS (SELECT * FROM quarry._semantic_effective(dataset_id)),
-         visible AS (
-             SELECT t.name, t.spec, t.origin FROM items t
-              WHERE t.kind = 'table'
-                AND (role_oid IS NULL OR coalesce(pg_catalog.has_any_column_privilege(role_oid,
-                         pg_catalog.to_regclass(t.spec->>'base_table'), 'SELECT'), false)))
-    SELECT jsonb_build_object(
-        'name', (SELECT d.name FROM quarry.datasets d WHERE d.id = _semantic_document.dataset_id),
-        'description', (SELECT d.description FROM quarry.datasets d WHERE d.id = _semantic_document.dataset_id),
-        'tables', coalesce((
-            SELECT jsonb_agg(t.spec || jsonb_build_object('name', t.name, 'origin', t.origin,
-                       'columns', coalesce((SELECT jsonb_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
-                                             WHERE a.attrelid = pg_catalog.to_regclass(t.spec->>'base_table') AND a.attnum > 0
-                                               AND NOT a.attisdropped
-                                               AND (role_oid IS NULL OR pg_catalog.has_column_privilege(role_oid, a.attrelid, a.attnum, 'SELECT'))), '[]'),
-                       'dimensions', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
-                                                 FROM items i WHERE i.kind = 'dimension' AND i.table_name = t.name), '[]'),
-                       'time_dimensions', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
-                                                      FROM items i WHERE i.kind = 'time_dimension' AND i.table_name = t.name), '[]'),
-                       'measures', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
-                                               FROM items i WHERE i.kind = 'measure' AND i.table_name = t.name), '[]'),
-                       'filters', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
-                                              FROM items i WHERE i.kind = 'filter' AND i.table_name = t.name), '[]'))
-                   ORDER BY t.name)
-              FROM visible t), '[]'),
-        'relationships', coalesce((
-            SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
-              FROM items i
-             WHERE i.kind = 'relationship'
-               AND EXISTS (SELECT 1 FROM visible t WHERE t.name = i.spec->>'from')
-               AND EXISTS (SELECT 1 FROM visible t WHERE t.name = i.spec->>'to')), '[]'),
-        'verified_queries', quarry._examples_json(dataset_id))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        WITH items AS (SELECT * FROM quarry._semantic_effective(dataset_id)),
+             visible AS (
+                 SELECT t.name, t.spec, t.origin FROM items t
+                  WHERE t.kind = 'table'
+                    AND (role_oid IS NULL OR coalesce(pg_catalog.has_any_column_privilege(role_oid,
+                             pg_catalog.to_regclass(t.spec->>'base_table'), 'SELECT'), false)))
+        SELECT jsonb_build_object(
+            'name', (SELECT d.name FROM quarry.datasets d WHERE d.id = _semantic_document.dataset_id),
+            'description', (SELECT d.description FROM quarry.datasets d WHERE d.id = _semantic_document.dataset_id),
+            'tables', coalesce((
+                SELECT jsonb_agg(t.spec || jsonb_build_object('name', t.name, 'origin', t.origin,
+                           'columns', coalesce((SELECT jsonb_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                                                 WHERE a.attrelid = pg_catalog.to_regclass(t.spec->>'base_table') AND a.attnum > 0
+                                                   AND NOT a.attisdropped
+                                                   AND (role_oid IS NULL OR pg_catalog.has_column_privilege(role_oid, a.attrelid, a.attnum, 'SELECT'))), '[]'),
+                           'dimensions', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
+                                                     FROM items i WHERE i.kind = 'dimension' AND i.table_name = t.name), '[]'),
+                           'time_dimensions', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
+                                                          FROM items i WHERE i.kind = 'time_dimension' AND i.table_name = t.name), '[]'),
+                           'measures', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
+                                                   FROM items i WHERE i.kind = 'measure' AND i.table_name = t.name), '[]'),
+                           'filters', coalesce((SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
+                                                  FROM items i WHERE i.kind = 'filter' AND i.table_name = t.name), '[]'))
+                       ORDER BY t.name)
+                  FROM visible t), '[]'),
+            'relationships', coalesce((
+                SELECT jsonb_agg(i.spec || jsonb_build_object('name', i.name, 'origin', i.origin) ORDER BY i.name)
+                  FROM items i
+                 WHERE i.kind = 'relationship'
+                   AND EXISTS (SELECT 1 FROM visible t WHERE t.name = i.spec->>'from')
+                   AND EXISTS (SELECT 1 FROM visible t WHERE t.name = i.spec->>'to')), '[]'),
+            'verified_queries', quarry._examples_json(dataset_id)));
+END $$;
 
 -- Exports a dataset's model as one JSON document (see _semantic_document); import_semantic_model
 -- reads the same document back.
