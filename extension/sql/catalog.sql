@@ -8,7 +8,9 @@
 -- A plain SQL query, so it is inlined into its callers' planned queries. (It was a PL/pgSQL
 -- function returning an array of OIDs to probe pg_class with: the planner runs a stable function
 -- while estimating, so that array was built twice per listing, and probing by OID then cost as
--- much again as this scan.)
+-- much again as this scan.) Whether a relation is a source is asked of two uncorrelated
+-- subqueries, each hashed once per listing: as a correlated EXISTS, the generic plan PL/pgSQL
+-- settles on after a few calls scanned dataset_sources again for every relation.
 CREATE FUNCTION _dataset_relation_rows(dataset_id bigint)
 RETURNS TABLE (relid oid, schema_oid oid, schema_name name, relation_name name, kind "char", reltuples real)
 LANGUAGE sql STABLE AS $$
@@ -17,9 +19,11 @@ LANGUAGE sql STABLE AS $$
       JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
      WHERE n.nspname IN (SELECT s.schema_name FROM quarry.dataset_sources s
                           WHERE s.dataset_id = _dataset_relation_rows.dataset_id)
-       AND EXISTS (SELECT FROM quarry.dataset_sources s
-                    WHERE s.dataset_id = _dataset_relation_rows.dataset_id AND s.schema_name = n.nspname
-                      AND (s.relation_name IS NULL OR s.relation_name = c.relname))
+       -- The whole schema is a source, or this relation of it is.
+       AND (n.nspname IN (SELECT s.schema_name FROM quarry.dataset_sources s
+                           WHERE s.dataset_id = _dataset_relation_rows.dataset_id AND s.relation_name IS NULL)
+            OR (n.nspname, c.relname) IN (SELECT s.schema_name, s.relation_name FROM quarry.dataset_sources s
+                                           WHERE s.dataset_id = _dataset_relation_rows.dataset_id))
        AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
        AND NOT c.relispartition
 $$;
@@ -135,29 +139,26 @@ LANGUAGE sql VOLATILE AS $$
                 THEN quarry._count_rows_as(relid, role_oid) END
 $$;
 
--- Lists a dataset's collections as the account's role may see them, as JSON.
---   detail:      'names' (schema, name, kind), 'summary' (plus comment, record count, field names)
---                or 'full' (plus fields with types, nullability, comments and keys, and indexes)
---   name_filter: keep collections whose "schema.name" contains this text (case-insensitive)
---   page_size, page_offset: paging over collections in name order
---   exact_counts: count rows exactly, as the role sees them, for relations up to 64 MB
---   relations:    only these relations ("schema.name"), e.g. the ones a question needs
-CREATE FUNCTION catalog(
+-- What catalog lists (see there), for catalog and list_datasets: the dataset, the total and the
+-- page's collections, built as json text. Nesting one jsonb value in another rebuilds it token by
+-- token, so a page built as jsonb was built again by every object it was put in; as json it is
+-- pasted in, and whoever returns it casts it to jsonb once.
+CREATE FUNCTION _catalog_listing(
     dataset_id    bigint,
     account_id    bigint,
-    detail        text DEFAULT 'full',
-    name_filter   text DEFAULT NULL,
-    page_size     integer DEFAULT 100,
-    page_offset   integer DEFAULT 0,
-    exact_counts  boolean DEFAULT false,
-    relations     text[] DEFAULT NULL
-) RETURNS jsonb
+    detail        text,
+    name_filter   text,
+    page_size     integer,
+    page_offset   integer,
+    exact_counts  boolean,
+    relations     text[]
+) RETURNS TABLE (dataset_json json, collections_total bigint, collections_json json)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v quarry.datasets;
     v_role oid;
     v_filter text := nullif(btrim(name_filter), '');
-    v_collections jsonb;
+    v_collections json;
     v_total bigint;
 BEGIN
     IF detail IS NULL OR detail NOT IN ('names', 'summary', 'full') THEN
@@ -175,13 +176,13 @@ BEGIN
     v_role := pg_catalog.to_regrole(quote_ident(quarry.account_role(account_id)));
 
     IF detail = 'names' THEN
-        SELECT jsonb_agg(jsonb_build_object('schema', p.schema_name, 'name', p.relation_name,
-                                            'kind', quarry._kind_name(p.kind)) ORDER BY p.schema_name, p.relation_name),
+        SELECT json_agg(json_build_object('schema', p.schema_name, 'name', p.relation_name,
+                                          'kind', quarry._kind_name(p.kind)) ORDER BY p.schema_name, p.relation_name),
                max(p.total)
           INTO v_collections, v_total
           FROM quarry._catalog_page(v.id, v_role, v_filter, page_size, page_offset, relations) p;
     ELSIF detail = 'summary' THEN
-        SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        SELECT json_agg(json_strip_nulls(json_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
                    'comment', d.description,
                    'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind, p.reltuples)),
@@ -194,10 +195,10 @@ BEGIN
                  ON d.objoid = p.relid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
           LEFT JOIN LATERAL (SELECT CASE WHEN exact_counts THEN quarry._exact_rows(p.relid, p.kind, v_role) END AS exact) x ON true
           LEFT JOIN LATERAL (
-                SELECT jsonb_agg(a.attname ORDER BY a.attnum) AS names
+                SELECT json_agg(a.attname ORDER BY a.attnum) AS names
                   FROM quarry._readable_attributes(p.relid, v_role) a) f ON true;
     ELSE
-        SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        SELECT json_agg(json_strip_nulls(json_build_object(
                    'schema', p.schema_name, 'name', p.relation_name, 'kind', quarry._kind_name(p.kind),
                    'comment', d.description,
                    'record_count', coalesce(x.exact, quarry._estimated_rows(p.relid, p.kind, p.reltuples)),
@@ -266,7 +267,7 @@ BEGIN
                    AND pg_catalog.has_schema_privilege(v_role, rn.oid, 'USAGE')
                    AND pg_catalog.has_any_column_privilege(v_role, r.oid, 'SELECT')) fk ON true
           LEFT JOIN LATERAL (
-                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                SELECT json_agg(json_strip_nulls(json_build_object(
                            'name', a.attname,
                            'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
                            'nullable', NOT a.attnotnull,
@@ -287,7 +288,7 @@ BEGIN
                          ON ad.objoid = a.attrelid AND ad.classoid = 'pg_catalog.pg_class'::regclass
                         AND ad.objsubid = a.attnum) f ON true
           LEFT JOIN LATERAL (
-                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                SELECT json_agg(json_strip_nulls(json_build_object(
                            'name', ic.relname,
                            'columns', (SELECT jsonb_agg(CASE WHEN i.indkey[k - 1] = 0
                                                              THEN pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
@@ -311,18 +312,41 @@ BEGIN
         SELECT count(*) INTO v_total FROM quarry._catalog_page(v.id, v_role, v_filter, 2147483647, 0, relations);
     END IF;
 
-    RETURN jsonb_build_object(
-        'dataset', jsonb_build_object('id', v.id, 'name', v.name, 'description', v.description, 'team_id', v.team_id),
-        'detail', detail,
-        'total', v_total,
-        'page_offset', page_offset,
-        'page_size', page_size,
-        'collections', coalesce(v_collections, '[]'));
+    dataset_json := json_build_object('id', v.id, 'name', v.name, 'description', v.description, 'team_id', v.team_id);
+    collections_total := v_total;
+    collections_json := coalesce(v_collections, '[]');
+    RETURN NEXT;
 END $$;
 
 -- The catalog query's estimated cost is high enough to trigger JIT compilation, which costs far more
 -- (hundreds of milliseconds) than running it takes. It never pays off here.
-ALTER FUNCTION catalog(bigint, bigint, text, text, integer, integer, boolean, text[]) SET jit = off;
+ALTER FUNCTION _catalog_listing(bigint, bigint, text, text, integer, integer, boolean, text[]) SET jit = off;
+
+-- Lists a dataset's collections as the account's role may see them, as JSON.
+--   detail:      'names' (schema, name, kind), 'summary' (plus comment, record count, field names)
+--                or 'full' (plus fields with types, nullability, comments and keys, and indexes)
+--   name_filter: keep collections whose "schema.name" contains this text (case-insensitive)
+--   page_size, page_offset: paging over collections in name order
+--   exact_counts: count rows exactly, as the role sees them, for relations up to 64 MB
+--   relations:    only these relations ("schema.name"), e.g. the ones a question needs
+CREATE FUNCTION catalog(
+    dataset_id    bigint,
+    account_id    bigint,
+    detail        text DEFAULT 'full',
+    name_filter   text DEFAULT NULL,
+    page_size     integer DEFAULT 100,
+    page_offset   integer DEFAULT 0,
+    exact_counts  boolean DEFAULT false,
+    relations     text[] DEFAULT NULL
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (SELECT json_build_object('dataset', l.dataset_json, 'detail', detail, 'total', l.collections_total,
+                                     'page_offset', page_offset, 'page_size', page_size,
+                                     'collections', l.collections_json)::jsonb
+              FROM quarry._catalog_listing(dataset_id, account_id, detail, name_filter, page_size, page_offset,
+                                           exact_counts, relations) l);
+END $$;
 
 -- The same listing as rows, for a DBA at psql: what this account would see of this dataset.
 CREATE FUNCTION collections(dataset_id bigint, account_id bigint)
@@ -341,25 +365,36 @@ CREATE FUNCTION list_datasets(account_id bigint, detail text DEFAULT 'summary', 
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     d record;
-    v_listing jsonb;
-    v_datasets jsonb := '[]';
+    v_collections json;
+    v_total bigint;
+    v_unavailable text;
+    v_entry json;
+    v_datasets json[] := '{}';
 BEGIN
     PERFORM quarry._account(account_id);
     FOR d IN SELECT s.id, s.name, s.description, s.row_limit, t.id AS team_id, t.name AS team_name
                FROM quarry._usable_datasets(list_datasets.account_id) s
                JOIN quarry.teams t ON t.id = s.team_id
               ORDER BY t.name, s.name LOOP
+        v_unavailable := NULL;
         BEGIN
-            v_listing := quarry.catalog(d.id, account_id, detail, name_filter, page_size, page_offset);
-            v_listing := jsonb_build_object('collections', v_listing->'collections', 'collections_total', v_listing->'total');
+            SELECT l.collections_json, l.collections_total INTO v_collections, v_total
+              FROM quarry._catalog_listing(d.id, account_id, detail, name_filter, page_size, page_offset, false, NULL) l;
         EXCEPTION WHEN insufficient_privilege THEN
-            v_listing := jsonb_build_object('collections', '[]'::jsonb, 'collections_total', 0, 'unavailable', SQLERRM);
+            v_collections := '[]'; v_total := 0; v_unavailable := SQLERRM;
         END;
-        v_datasets := v_datasets || jsonb_build_array(jsonb_build_object(
+        -- As json, so that the collections are pasted in, not rebuilt (see _catalog_listing).
+        v_entry := json_build_object(
             'id', d.id, 'name', d.name, 'description', d.description, 'row_limit', d.row_limit,
-            'team', jsonb_build_object('id', d.team_id, 'name', d.team_name)) || v_listing);
+            'team', json_build_object('id', d.team_id, 'name', d.team_name),
+            'collections', v_collections, 'collections_total', v_total);
+        IF v_unavailable IS NOT NULL THEN
+            v_entry := (v_entry::jsonb || jsonb_build_object('unavailable', v_unavailable))::json;
+        END IF;
+        v_datasets := v_datasets || v_entry;
     END LOOP;
-    RETURN jsonb_build_object('datasets', v_datasets, 'detail', detail, 'page_offset', page_offset, 'page_size', page_size);
+    RETURN json_build_object('datasets', array_to_json(v_datasets), 'detail', detail, 'page_offset', page_offset,
+                             'page_size', page_size)::jsonb;
 END $$;
 
 -- A dataset's glossary, alphabetically, and its example questions, oldest first.
