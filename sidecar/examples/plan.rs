@@ -44,7 +44,7 @@ fn main() {
         for m in &r.mentions {
             println!("  {}..{}: {:?}", m.at, m.at + m.len, m.targets);
         }
-        match semantic::plan(question, &model, &values, previous.as_ref(), today) {
+        match semantic::plan(question, &model, &vocabulary, previous.as_ref(), today) {
             Ok(plan) => {
                 println!("{}\n\n{}", serde_json::to_string_pretty(&plan.query).unwrap_or_default(), plan.compiled.sql);
                 previous = Some(plan.query);

@@ -29,7 +29,8 @@ pub use self::query::Query;
 pub use self::read::{Refusal, Values};
 
 use self::query::{Condition, Form};
-use self::vocab::{Func, Vocabulary};
+pub use self::vocab::Vocabulary;
+use self::vocab::Func;
 
 /// A question planned: the semantic query and its SQL.
 #[derive(Debug, Clone)]
@@ -38,11 +39,11 @@ pub struct Plan {
     pub compiled: Compiled,
 }
 
-/// Plans a question over a model (with the values of its dimensions, as the asker may see them),
-/// continuing `previous` when the question follows up on it.
-pub fn plan(question: &str, model: &Model, values: &Values, previous: Option<&Query>, today: NaiveDate) -> Result<Plan, Refusal> {
-    let vocabulary = Vocabulary::new(model, values);
-    let reading = read::scan(question, model, &vocabulary, today);
+/// Plans a question over a model, read with the model's vocabulary (made with the values of its
+/// dimensions, as the asker may see them), continuing `previous` when the question follows up on
+/// it.
+pub fn plan(question: &str, model: &Model, vocabulary: &Vocabulary, previous: Option<&Query>, today: NaiveDate) -> Result<Plan, Refusal> {
+    let reading = read::scan(question, model, vocabulary, today);
     let query = match (read::read(&reading), previous) {
         (Ok(q), Some(prev)) if is_follow_up(&reading) => follow_up(prev, q, &reading)?,
         (Ok(q), _) => q,
@@ -58,9 +59,8 @@ pub fn plan(question: &str, model: &Model, values: &Values, previous: Option<&Qu
 
 /// Whether a question leans on an earlier one ("and by category?", "only web", "same for last
 /// year"), which it cannot do when the earlier one was not answered.
-pub fn follows_up(question: &str, model: &Model, values: &Values, today: NaiveDate) -> bool {
-    let vocabulary = Vocabulary::new(model, values);
-    is_follow_up(&read::scan(question, model, &vocabulary, today))
+pub fn follows_up(question: &str, model: &Model, vocabulary: &Vocabulary, today: NaiveDate) -> bool {
+    is_follow_up(&read::scan(question, model, vocabulary, today))
 }
 
 /// Compiles a semantic query a model wrote (after checking it names only the model's items).

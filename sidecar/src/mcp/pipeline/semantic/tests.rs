@@ -29,7 +29,7 @@ fn today() -> NaiveDate {
 
 fn sql(q: &str) -> String {
     let (model, values) = fixture("retail");
-    match plan(q, &model, &values, None, today()) {
+    match plan(q, &model, &Vocabulary::new(&model, &values), None, today()) {
         Ok(p) => p.compiled.sql,
         Err(e) => panic!("{q}: {e:?}"),
     }
@@ -49,7 +49,7 @@ fn counts_and_groups() {
 fn refusals() {
     let (model, values) = fixture("retail");
     for q in ["Delete all cancelled orders.", "What will revenue be next quarter?", "what's our NPS this quarter", "tell me a joke"] {
-        assert!(plan(q, &model, &values, None, today()).is_err(), "{q} should be refused");
+        assert!(plan(q, &model, &Vocabulary::new(&model, &values), None, today()).is_err(), "{q} should be refused");
     }
 }
 
