@@ -6,6 +6,9 @@
 //! - a 30-day aggregate over the orders: the same three;
 //! - the 100 tables of one schema: Quarry's list_datasets, DBHub's search_objects, and the
 //!   information_schema query through tokio-postgres as the floor;
+//! - Quarry's own database floor: the extension calls one of its calls makes (token check, the
+//!   tool's call, the audit row and turn), through pgbench, so that what the database needs and
+//!   what the sidecar adds are told apart, and the ceiling a free sidecar would reach is printed;
 //! - CPU per call of each server process and of the database's backends;
 //! - each server's peak memory with 1,000 MCP sessions open.
 //! Each measurement is repeated in ROUNDS interleaved rounds (Quarry, DBHub, the floor, then again),
@@ -17,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 use std::sync::Arc;
 
-use quarry_e2e::bench::{RUN_FOR, Stats, Work, measure_sampled, ms, pgbench_sampled, work};
+use quarry_e2e::bench::{RUN_FOR, Stats, Work, measure_sampled, ms, pgbench_sampled, pgbench_script_sampled, work};
 use quarry_e2e::mcp::{Mcp, response_for};
 use quarry_e2e::oauth::tokens_for;
 use quarry_e2e::{Sidecar, account, admin, admin_conninfo, connect, database_url_with, required_env};
@@ -221,6 +224,106 @@ async fn listing_floor(reader_url: &str, database: &Database, concurrency: usize
     Run::from(stats, before, after)
 }
 
+/// A string as an SQL expression of type text. pgbench takes every `:name` of a prepared script
+/// for a variable, inside quotes too, so a string with a colon goes in as hex bytes.
+fn literal(text: &str) -> String {
+    if !text.contains(':') {
+        return format!("'{}'", text.replace('\'', "''"));
+    }
+    let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("pg_catalog.convert_from('\\x{hex}'::bytea, 'UTF8')")
+}
+
+/// A JSON value as an SQL literal of type jsonb, or NULL.
+fn json_literal(value: &Value) -> String {
+    if value.is_null() { "NULL".into() } else { format!("({})::jsonb", literal(&value.to_string())) }
+}
+
+/// Quarry's own database floor for one tool: the extension calls its `tools/call` makes, as a
+/// pgbench script. The token and session check (a session per pgbench client, as each benchmark
+/// worker has its own), the tool's call (`work`), then the audit row with the turn, if the tool
+/// wrote one, as `record_call` commits them. The arguments are the ones the sidecar sent for the
+/// call `answer` just made: read back from that call's audit row and conversation.
+async fn floor_script(admin: &tokio_postgres::Client, token: &str, tool: &str, work: &str, with_turn: bool) -> String {
+    let row = admin
+        .query_one(
+            "SELECT t.account_id, t.client_id, t.audience FROM quarry.oauth_tokens t WHERE t.token_hash = quarry._hash_token($1)",
+            &[&token],
+        )
+        .await
+        .unwrap();
+    let (account, client, audience): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+    let session_of = |n: String| format!("'quarry-bench-floor-{account}-' || {n}");
+    for n in 0..16 {
+        let session = format!("quarry-bench-floor-{account}-{n}");
+        admin.execute("SELECT quarry.open_mcp_session($1, $2, $3)", &[&session, &account, &client]).await.unwrap();
+    }
+    let audit = admin
+        .query_one(
+            "SELECT arguments, question, sql, row_count FROM quarry.audit_log WHERE account_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
+            &[&account, &tool],
+        )
+        .await
+        .unwrap();
+    let (arguments, question, sql, rows): (Value, Option<String>, Option<String>, Option<i64>) = (audit.get(0), audit.get(1), audit.get(2), audit.get(3));
+    let text = |t: Option<String>| t.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
+    let turn = if with_turn {
+        let c = admin
+            .query_one(
+                "SELECT c.dataset_id, c.title, (SELECT jsonb_agg(jsonb_build_object('kind', b.kind, 'content', b.content) ORDER BY b.seq)
+                   FROM quarry.conversation_blocks b WHERE b.conversation_id = c.id)
+                   FROM quarry.conversations c WHERE c.account_id = $1 ORDER BY c.id DESC LIMIT 1",
+                &[&account],
+            )
+            .await
+            .unwrap();
+        let (dataset, title, blocks): (i64, String, Value) = (c.get(0), c.get(1), c.get(2));
+        format!(
+            "jsonb_build_object('dataset_id', {dataset}, 'conversation_id', NULL, 'title', {}, 'blocks', {}, 'mcp_session_id', {})",
+            literal(&title),
+            json_literal(&blocks),
+            session_of(":client_id".into())
+        )
+    } else {
+        "NULL".into()
+    };
+    let session = session_of(":client_id".into());
+    format!(
+        "SELECT * FROM quarry.check_mcp_request({}, {}, {session});\n{}\nSELECT quarry.record_call({account}, {}, {}, {}, 'ok', 1.0, NULL, {}, {}, {}, {turn});\n",
+        literal(token),
+        literal(&audience),
+        work.replace("{account}", &account.to_string()),
+        literal(&client),
+        literal(tool),
+        json_literal(&arguments),
+        text(question),
+        text(sql),
+        rows.map(|r| r.to_string()).unwrap_or_else(|| "NULL".into()),
+    )
+}
+
+/// `run_sql`'s own call, as the sidecar sends it: `run_for` with the pool's cleanup right behind
+/// it on the same connection (a pipeline: one round trip).
+const RUN_SQL_WORK: &str = "\\startpipeline
+SELECT quarry.run_for({account}, NULL, 'SELECT 1', NULL, 1048576, 60000);
+CLOSE ALL;
+UNLISTEN *;
+SELECT pg_catalog.pg_advisory_unlock_all();
+RESET ALL;
+DISCARD TEMP;
+DISCARD SEQUENCES;
+\\endpipeline";
+
+/// `list_datasets`' own call, as the sidecar sends it for the listing measured.
+const LISTING_WORK: &str = "SELECT quarry.list_datasets({account}, 'names', NULL, 100, 0);";
+
+/// Quarry's floor measured: its script through pgbench, prepared as the sidecar prepares its
+/// statements, a connection per client.
+async fn floor_run(pgbench: &str, conninfo: &str, script: &str, database: &Database, concurrency: usize) -> Run {
+    let (stats, before, after) = pgbench_script_sampled(pgbench, conninfo, script, "prepared", concurrency, || sample(None, database)).await;
+    Run::from(stats, before, after)
+}
+
 /// Interleaved rounds per measurement (`QUARRY_BENCH_ROUNDS`, default 3).
 fn rounds() -> usize {
     std::env::var("QUARRY_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(3)
@@ -420,6 +523,10 @@ async fn main() {
     assert_eq!(int(&one["result"]["rows"][0][0]), 1);
     let one = answer(&dbhub, "execute_sql", json!({ "sql": "SELECT 1" })).await;
     assert_eq!(int(&one["statements"][0]["rows"][0]["?column?"]), 1);
+    // Quarry's own floors, from the calls just made (the last run_sql was SELECT 1).
+    let token_of = |tokens: &Value| tokens["access_token"].as_str().unwrap().to_string();
+    let run_sql_floor = floor_script(&admin, &token_of(&shop_tokens), "run_sql", RUN_SQL_WORK, true).await;
+    let listing_floor_script = floor_script(&admin, &token_of(&catalog_tokens), "list_datasets", LISTING_WORK, false).await;
 
     println!();
     println!("Quarry (release sidecar, OAuth token, an audit row per call) beside DBHub {} (Node, no authentication,", dbhub_process.version);
@@ -467,6 +574,34 @@ async fn main() {
     }
     println!("information_schema: {}", LISTING.replace("$1", &format!("'{LISTED_SCHEMA}'")));
 
+    // What the database alone needs for Quarry's calls, measured in the same run: the most the
+    // sidecar could reach if it cost nothing.
+    println!();
+    println!("Quarry's database floor: the extension calls of one tools/call through pgbench (prepared, a connection");
+    println!("per client): the token and session check, the tool's call, the audit row (with run_sql's turn), each its own");
+    println!("transaction as the sidecar makes them. \"÷ floor\" is the call through the sidecar against its floor.");
+    println!(
+        "{:<24} {:>4} | {:>9} {:>9} {:>9} | {:>11} {:>11} | {:>9}",
+        "", "conc", "req/s", "p50", "p99", "server CPU", "DB CPU", "÷ floor"
+    );
+    let mut floors: HashMap<(&str, usize), Run> = HashMap::new();
+    for (call, script) in [("SELECT 1", &run_sql_floor), ("listing", &listing_floor_script)] {
+        for concurrency in [1usize, 16] {
+            let mut measured = Vec::new();
+            for _ in 0..rounds() {
+                measured.push(floor_run(&pgbench, &conninfo, script, &database, concurrency).await);
+            }
+            measured.sort_by(|a, b| a.stats.rps.total_cmp(&b.stats.rps));
+            let floor = measured.swap_remove(measured.len() / 2);
+            let quarry = &results[&(call, concurrency)].0;
+            let who = if call == "SELECT 1" { "run_sql" } else { "list_datasets" };
+            print_row(&format!("Quarry {who}"), concurrency, quarry, &floor);
+            print_row(&format!("floor of {who}"), concurrency, &floor, &floor);
+            floors.insert((call, concurrency), floor);
+        }
+    }
+    println!("(each floor row: the median of {} runs by req/s)", rounds());
+
     // Memory last: the peak (VmHWM) then covers the whole run, 1,000 open sessions included.
     println!();
     let mut memory = Vec::new();
@@ -511,4 +646,19 @@ async fn main() {
     let (q, d, _) = &results[&("SELECT 1", 1)];
     goal("database CPU per SELECT 1 call (c=1)", q.db_cpu.unwrap(), d.db_cpu, "ms", false, 0.3);
     goal("server CPU per SELECT 1 call (c=1)", q.server_cpu.unwrap(), d.server_cpu, "ms", false, 0.3);
+
+    println!();
+    println!("Ceilings set by Quarry's database floor (a sidecar that cost nothing would reach these)");
+    for concurrency in [1usize, 16] {
+        let (_, d, _) = &results[&("SELECT 1", concurrency)];
+        let floor = &floors[&("SELECT 1", concurrency)];
+        println!("SELECT 1, c={concurrency}: the floor's req/s ÷ DBHub's {:>32.2}×   (goal 3×)", floor.stats.rps / d.stats.rps);
+    }
+    for concurrency in [1usize, 16] {
+        let (_, _, f) = &results[&("listing", concurrency)];
+        let floor = &floors[&("listing", concurrency)];
+        println!("100 tables, c={concurrency}: the floor's req/s ÷ information_schema's {:>18.2}×   (goal 1×)", floor.stats.rps / f.stats.rps);
+    }
+    let floor = &floors[&("SELECT 1", 1)];
+    println!("database CPU of the SELECT 1 floor (c=1) {:>38.2} ms  (goal 0.3 ms)", floor.db_cpu.unwrap());
 }

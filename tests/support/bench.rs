@@ -94,13 +94,27 @@ pub async fn pgbench(program: &str, conninfo: &str, sql: &str, clients: usize) -
 /// that window opens and closes; pgbench runs on for half a second so that its connections, and
 /// what their backends spent, outlive the window.
 pub async fn pgbench_sampled<S>(program: &str, conninfo: &str, sql: &str, clients: usize, sample: impl Fn() -> S) -> (Stats, S, S) {
+    pgbench_script_sampled(program, conninfo, &format!("{sql};\n"), "simple", clients, sample).await
+}
+
+/// [`pgbench_sampled`] of a whole pgbench script (statements ending in `;`, pgbench's own
+/// commands and `:client_id`), in pgbench's query `mode` (simple, extended or prepared): one
+/// transaction of the log is one run of the script.
+pub async fn pgbench_script_sampled<S>(
+    program: &str,
+    conninfo: &str,
+    script_text: &str,
+    mode: &str,
+    clients: usize,
+    sample: impl Fn() -> S,
+) -> (Stats, S, S) {
     let dir = std::env::temp_dir().join(format!("quarry-pgbench-{}-{clients}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("script.sql");
-    std::fs::write(&script, format!("{sql};\n")).unwrap();
+    std::fs::write(&script, script_text).unwrap();
     let child = tokio::process::Command::new(program)
-        .args(["-n", "-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &(RUN_FOR.as_secs() + 1).to_string()])
+        .args(["-n", "-M", mode, "-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &(RUN_FOR.as_secs() + 1).to_string()])
         .args(["-f", script.to_str().unwrap(), "-l", "--log-prefix", dir.join("log").to_str().unwrap(), conninfo])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
