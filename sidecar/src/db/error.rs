@@ -67,7 +67,7 @@ impl DbError {
     }
 
     /// A JSON answer of the extension that does not have the shape this sidecar reads.
-    pub fn unexpected_shape(function: &str, error: &serde_json::Error) -> DbError {
+    pub fn unexpected_shape(function: &str, error: &dyn std::fmt::Display) -> DbError {
         tracing::error!(function, %error, "an extension function returned an unexpected shape");
         DbError::Internal(format!("{function} returned an unexpected shape: {error}"))
     }

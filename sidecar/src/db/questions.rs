@@ -11,7 +11,7 @@ use deadpool_postgres::{Object, Pool};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{DbError, PoolStats, Timeouts};
+use super::{DbError, PoolStats, Timeouts, read_json};
 use super::datasets::Runtime;
 use super::error::{is_internal, is_refusal};
 use tokio_postgres::types::ToSql;
@@ -145,7 +145,7 @@ impl Executor {
         let timeout_ms = timeout_ms(limits);
         let params: [&(dyn ToSql + Sync); 6] = [&account_id, &dataset_id, &sql, &limits.max_rows, &limits.max_bytes, &timeout_ms];
         self.call("SELECT quarry.execute_for($1, $2, $3, $4, $5, $6)", &params, |outcome| match outcome {
-            Ok(row) => (shaped("execute_for", row.get(0)).map(Ok), true),
+            Ok(row) => (read_json("execute_for", &row, 0).map(Ok), true),
             // Whatever the database says about the query is the query's failure (a timeout too),
             // shown to the asker; only the guard's refusals are told apart.
             Err(e) => match e.as_db_error() {
@@ -176,7 +176,7 @@ impl Executor {
         let ran = self
             .call("SELECT quarry.run_for($1, $2, $3, $4, $5, $6)", &params, |outcome| match outcome {
                 Ok(row) => {
-                    let ran = shaped::<RanFor>("run_for", row.get(0));
+                    let ran = read_json::<RanFor>("run_for", &row, 0);
                     let sound = ran.as_ref().map_or(true, |r| !r.failed.as_ref().is_some_and(|f| is_internal(&f.code)));
                     (ran, sound)
                 }
@@ -262,10 +262,6 @@ impl QueryError {
 
 fn timeout_ms(limits: Limits) -> i32 {
     limits.timeout.as_millis().clamp(100, 600_000) as i32
-}
-
-fn shaped<T: serde::de::DeserializeOwned>(function: &str, value: Value) -> Result<T, DbError> {
-    serde_json::from_value(value).map_err(|e| DbError::unexpected_shape(function, &e))
 }
 
 fn unsent(e: &tokio_postgres::Error) -> DbError {

@@ -249,9 +249,11 @@ pub fn withheld(tool: &str, identity: &Identity) -> CallToolResult {
 pub fn result(outcome: Result<Answer, ToolError>) -> CallToolResult {
     match outcome {
         Ok(answer) => {
-            let mut result = CallToolResult::structured(answer.structured);
-            result.content = std::iter::once(ContentBlock::text(answer.text)).chain(answer.extra).collect();
-            result.is_error = Some(answer.failure.is_some());
+            // Not CallToolResult::structured, which would also print the structure as text
+            // content, only for that text to be replaced by ours.
+            let content = std::iter::once(ContentBlock::text(answer.text)).chain(answer.extra).collect();
+            let mut result = if answer.failure.is_some() { CallToolResult::error(content) } else { CallToolResult::success(content) };
+            result.structured_content = Some(answer.structured);
             result
         }
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message())]),
