@@ -253,7 +253,8 @@ async fn floor_script(admin: &tokio_postgres::Client, token: &str, tool: &str, w
         .await
         .unwrap();
     let (account, client, audience): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
-    let session_of = |n: String| format!("'quarry-bench-floor-{account}-' || {n}");
+    // The session of each pgbench client: one per client at the largest concurrency measured.
+    let session = format!("'quarry-bench-floor-{account}-' || :client_id");
     for n in 0..16 {
         let session = format!("quarry-bench-floor-{account}-{n}");
         admin.execute("SELECT quarry.open_mcp_session($1, $2, $3)", &[&session, &account, &client]).await.unwrap();
@@ -282,12 +283,11 @@ async fn floor_script(admin: &tokio_postgres::Client, token: &str, tool: &str, w
             "jsonb_build_object('dataset_id', {dataset}, 'conversation_id', NULL, 'title', {}, 'blocks', {}, 'mcp_session_id', {})",
             literal(&title),
             json_literal(&blocks),
-            session_of(":client_id".into())
+            session
         )
     } else {
         "NULL".into()
     };
-    let session = session_of(":client_id".into());
     format!(
         "SELECT * FROM quarry.check_mcp_request({}, {}, {session});\n{}\nSELECT quarry.record_call({account}, {}, {}, {}, 'ok', 1.0, NULL, {}, {}, {}, {turn});\n",
         literal(token),
